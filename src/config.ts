@@ -20,31 +20,11 @@ import path from 'node:path';
 import type { CredentialSettings } from './adapters/credential';
 import { ConfigError } from './core/errors';
 import { GRAPH_API_SHAPES, type GraphApiShape } from './core/reviewGraph';
+import { SCHEMA_PRESETS, type Route, type RowPolicy, type SchemaPreset } from './core/routes';
+
+export type { Route, RowPolicy, SchemaPreset };
 
 export type Env = Readonly<Record<string, string | undefined>>;
-
-export const SCHEMA_PRESETS = ['graph-v1', 'entra-portal', 'legacy-2025'] as const;
-export type SchemaPreset = (typeof SCHEMA_PRESETS)[number];
-
-/** How a route treats bad rows: `strict` rejects the file on any row issue; `tolerant` drops bad rows up to a limit. */
-export type RowPolicy = { mode: 'strict' } | { mode: 'tolerant'; maxRejectedRows?: number; maxRejectedRatio?: number };
-
-/** One source's settings: where its files come from and which review resource they feed. */
-export interface Route {
-  /** The source name: the folder under `inbox/` and the custom data provided resource's display name. */
-  source: string;
-  catalogId: string;
-  resourceId: string;
-  schema: SchemaPreset;
-  /** Export header → schema column, e.g. `{"Employee Object ID": "principalId"}`. */
-  headerAliases: Record<string, string>;
-  delimiter: ',' | ';' | '\t' | 'auto';
-  policy: RowPolicy;
-  /** Reject a file whose rows or distinct principals fall by more than this share against the last accepted file. */
-  shrinkGuardRatio: number;
-  /** A file larger than this is rejected from its properties alone, without reading it. */
-  maxFileBytes: number;
-}
 
 export interface StorageSettings {
   connectionString?: string;
