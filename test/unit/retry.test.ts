@@ -55,7 +55,7 @@ describe('withRetry on a manual clock', () => {
     const failures = [throttled(2), throttled(2.128), throttled(7)];
     const attempts: number[] = [];
     const result = await withRetry(
-      async (n) => {
+      async () => {
         attempts.push(clock.now());
         const next = failures.shift();
         if (next) throw next;
