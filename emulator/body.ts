@@ -116,6 +116,10 @@ export function readBody(req: IncomingMessage, options: BodyOptions): Promise<Bo
             if (kept && part.size <= options.keepContentBytes) kept.push(chunk);
             else kept = undefined; // over the bound: stop keeping bytes, keep hashing
           });
+          stream.on('error', (error: unknown) => {
+            // busboy fails the open file stream on a truncated body; the parser's own error settles the read.
+            multipartError ??= error instanceof Error ? error.message : 'malformed multipart body';
+          });
           stream.on('end', () => {
             part.sha256 = hash.digest('hex');
             if (kept) part.content = Buffer.concat(kept);

@@ -2,6 +2,7 @@
  * A tiny HTTPS client for the emulator tests: node:https with the emulator's CA trusted per request (no global
  * NODE_EXTRA_CA_CERTS), a token helper, and a multipart body builder.
  */
+import { randomUUID } from 'node:crypto';
 import https from 'node:https';
 import type { GraphEmulator } from '../../emulator/index';
 
@@ -89,3 +90,30 @@ export function originalBody(source: string, accessReviewId: string, accessRevie
 }
 
 export const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** Ids of a freshly seeded catalog with one CDPR, a catalog review definition and one instance in `Initializing`. */
+export interface Review {
+  catalogId: string;
+  resourceId: string;
+  source: string;
+  definitionId: string;
+  instanceId: string;
+}
+
+/**
+ * Seeds a new, isolated review (random ids) so that tests can share one emulator without seeing each other's
+ * sessions. `extraResources` adds more CDPRs to the same catalog.
+ */
+export function seedReview(emulator: GraphEmulator, extraResources = 0): Review & { extraResourceIds: string[] } {
+  const catalogId = randomUUID();
+  const resourceId = randomUUID();
+  const definitionId = randomUUID();
+  const extraResourceIds = Array.from({ length: extraResources }, () => randomUUID());
+  emulator.admin.seed({
+    catalogs: [{ id: catalogId, displayName: 'Test catalog' }],
+    resources: [resourceId, ...extraResourceIds].map((id, i) => ({ id, catalogId, displayName: `Source${i}` })),
+    definitions: [{ id: definitionId, displayName: 'Test review', catalogIds: [catalogId] }],
+  });
+  const instance = emulator.admin.startInstance(definitionId);
+  return { catalogId, resourceId, source: 'Source0', definitionId, instanceId: instance.id, extraResourceIds };
+}
