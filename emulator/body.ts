@@ -136,6 +136,7 @@ export function readBody(req: IncomingMessage, options: BodyOptions): Promise<Bo
         bb.on('error', (error: unknown) => {
           multipartError = error instanceof Error ? error.message : 'malformed multipart body';
           req.unpipe(bb);
+          req.resume();
           finishIfDone();
         });
         req.pipe(bb);
@@ -150,6 +151,7 @@ export function readBody(req: IncomingMessage, options: BodyOptions): Promise<Bo
         tooLarge = true;
         // Stop parsing; the rest is drained so the client can read the 413 on an intact connection.
         if (parser) req.unpipe(parser);
+        req.resume(); // unpipe pauses the request when no pipe is left; keep draining
         chunks.length = 0;
       }
       if (!isMultipart && !tooLarge) chunks.push(chunk);
