@@ -16,7 +16,7 @@ import { BlobServiceClient, type BlobClient, type BlobGetPropertiesResponse, typ
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { checkBlobMetadata, checkBlobName, type BlobInfo, type BlobStore } from '../core/blobStore';
-import { AbortedError, StorageError } from '../core/errors';
+import { AbortedError, StorageError, type SyncError } from '../core/errors';
 import { serviceErrorCode, statusOf, toStorageError } from './storageErrors';
 
 /** How to reach the account: a connection string (Azurite, keys) or a service URI with an Entra credential. */
@@ -125,7 +125,7 @@ class AzureBlobStoreImpl implements AzureBlobStore {
             yield chunk;
           }
         } catch (error) {
-          throw toStorageError(error, { operation: 'blob.openRead', file: name });
+          throw await goneOrChanged(toStorageError(error, { operation: 'blob.openRead', file: name }), blob, signal);
         }
         // A range that ends early would silently shorten the file; the SDK resumes drops, so this is a bug guard.
         if (received !== count)
@@ -319,8 +319,23 @@ class AzureBlobStoreImpl implements AzureBlobStore {
     try {
       return await blob.getProperties({ conditions: ifMatch === undefined ? undefined : { ifMatch }, abortSignal: signal });
     } catch (error) {
-      throw toStorageError(error, { operation, file: name });
+      throw await goneOrChanged(toStorageError(error, { operation, file: name }), blob, signal);
     }
+  }
+}
+
+/**
+ * If-Match against a blob that no longer exists is answered 412 by Azurite (and the HTTP rules allow it), but the
+ * port promises `storage.notFound` for a vanished blob: one unconditional HEAD tells the two apart.
+ */
+async function goneOrChanged(error: SyncError, blob: BlobClient, signal: AbortSignal | undefined): Promise<SyncError> {
+  if (error.code !== 'storage.conditionFailed') return error;
+  try {
+    await blob.getProperties({ abortSignal: signal });
+    return error;
+  } catch (headError) {
+    const mapped = toStorageError(headError, { operation: error.context.operation ?? 'blob', file: error.context.file });
+    return mapped.code === 'storage.notFound' ? mapped : error;
   }
 }
 
@@ -340,10 +355,15 @@ function info(
   metadata: Record<string, string> | undefined,
   md5: Uint8Array | undefined,
 ): BlobInfo {
-  const result: BlobInfo = { name, etag: etag ?? '', size: size ?? 0, lastModified: lastModified?.getTime() ?? 0, metadata: { ...(metadata ?? {}) } };
+  const result: BlobInfo = { name, etag: quoted(etag ?? ''), size: size ?? 0, lastModified: lastModified?.getTime() ?? 0, metadata: { ...(metadata ?? {}) } };
   if (contentType) result.contentType = contentType;
   if (md5 && md5.length > 0) result.contentMd5 = Buffer.from(md5).toString('base64');
   return result;
+}
+
+/** Listings give ETags bare (`0x8D…`), headers quoted (`"0x8D…"`); the port always hands out the header form. */
+function quoted(etag: string): string {
+  return etag === '' || etag.startsWith('"') || etag.startsWith('W/') ? etag : `"${etag}"`;
 }
 
 function fromProperties(name: string, p: BlobGetPropertiesResponse): BlobInfo {
