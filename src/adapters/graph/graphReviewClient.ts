@@ -70,6 +70,8 @@ export class GraphReviewClient implements ReviewGraph {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly policy: RetryPolicy;
+  /** Set by a 401: the next request asks the credential for a new token (with the server's claims challenge, if any). */
+  private pendingTokenRefresh: { claims: string | undefined } | undefined;
 
   constructor(options: GraphReviewClientOptions) {
     this.shape = options.shape;
@@ -262,9 +264,15 @@ export class GraphReviewClient implements ReviewGraph {
   /** One HTTP exchange; every failure becomes a GraphRequestError carrying the trace's ids. */
   private async once<T>(operation: string, _options: GraphCallOptions, send: (trace: RequestTrace) => Promise<T>): Promise<T> {
     const trace = new RequestTrace();
+    if (this.pendingTokenRefresh) {
+      trace.freshToken = true;
+      trace.claimsChallenge = this.pendingTokenRefresh.claims;
+      this.pendingTokenRefresh = undefined;
+    }
     try {
       return await send(trace);
     } catch (error) {
+      if (trace.status === 401) this.pendingTokenRefresh = { claims: trace.claimsChallenge };
       throw this.mapError(operation, error, trace);
     }
   }
@@ -273,7 +281,7 @@ export class GraphReviewClient implements ReviewGraph {
     let unauthorizedSeen = false;
     const classify = (error: unknown): FailureFacts => {
       if (!isSyncError(error)) return { retryable: false };
-      // One more try after a 401: the token may have expired between issue and use.
+      // One more try after a 401, with a fresh token: the cached one may have expired or been revoked.
       if (error instanceof GraphRequestError && error.status === 401 && !unauthorizedSeen) {
         unauthorizedSeen = true;
         return { retryable: true };

@@ -30,6 +30,28 @@ export class RequestTrace {
   respondedAt: number | undefined;
   /** Set when no HTTP response arrived: reset, refused, TLS failure, timeout. Never logged whole. */
   networkError: Error | undefined;
+  /** Ask the credential for a new token instead of its cached one (set on the attempt after a 401). */
+  freshToken = false;
+  /** A claims challenge from a 401's WWW-Authenticate (continuous access evaluation), decoded. */
+  claimsChallenge: string | undefined;
+}
+
+/**
+ * The claims that make MSAL fetch a new token instead of returning its cached one: the server's own challenge when it
+ * sent one, else a "not before now" claim (the pattern Azure SDKs use for continuous access evaluation).
+ */
+export function freshTokenClaims(challenge: string | undefined, nowMs: number): string {
+  return challenge ?? JSON.stringify({ access_token: { nbf: { essential: true, value: String(Math.floor(nowMs / 1000)) } } });
+}
+
+function parseClaimsChallenge(header: string | null): string | undefined {
+  const match = /claims="([^"]+)"/i.exec(header ?? '');
+  if (!match) return undefined;
+  try {
+    return Buffer.from(match[1]!, 'base64').toString('utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** A streamed body for one request, given with `.middlewareOptions([trace, body])`. */
@@ -69,7 +91,11 @@ export class BearerTokenMiddleware implements Middleware {
   async execute(context: Context): Promise<void> {
     const url = new URL(String(context.request));
     if (url.origin === this.origin) {
-      const token = await this.credential.getToken(this.scope, { abortSignal: context.options?.signal ?? undefined });
+      const trace = context.middlewareControl?.getMiddlewareOptions(RequestTrace) as RequestTrace | undefined;
+      const token = await this.credential.getToken(this.scope, {
+        abortSignal: context.options?.signal ?? undefined,
+        ...(trace?.freshToken ? { claims: freshTokenClaims(trace.claimsChallenge, Date.now()) } : {}),
+      });
       if (!token) throw new Error('The credential returned no token');
       const headers = headerRecord(context.options?.headers);
       headers.authorization = `Bearer ${token.token}`;
@@ -150,6 +176,7 @@ export class NodeHttpTransport implements Middleware {
       trace.status = status;
       trace.requestId = responseHeaders.get('request-id') ?? undefined;
       trace.retryAfter = responseHeaders.get('retry-after') ?? undefined;
+      if (status === 401) trace.claimsChallenge = parseClaimsChallenge(responseHeaders.get('www-authenticate'));
       trace.respondedAt = this.now();
     }
     const nullBody = status === 204 || status === 304 || method === 'HEAD';
