@@ -2,15 +2,16 @@
  * {@link Ledger} over Azure Table Storage (`@azure/data-tables`), one table.
  *
  * Row layout: PartitionKey = kind; RowKey = SHA-256 hex of the key (keys are blob names with `/ # ?` and other
- * characters a RowKey forbids, and can outgrow its 1 KiB); properties `key` (the original), `state` (its own
- * property so `list` filters server-side), `updatedAt` (Int64 ms), `parts` and `v0…vN` (the value's JSON, split
- * under the 64 KiB string-property limit). Conditional writes are the service's: insert fails 409 when the row
+ * characters a RowKey forbids, and can outgrow its 1 KiB); properties `key` (the original key as ASCII JSON),
+ * `state` (its own property so `list` filters server-side), `updatedAt` (Int64 ms), `parts` and `v0…vN` (the
+ * value's ASCII JSON, split under the 64 KiB string-property limit). ASCII only: see `encodeLedgerValue`. Conditional writes are the service's: insert fails 409 when the row
  * exists, replace and delete fail 412 when the ETag moved on.
  */
 import { odata, TableClient, type TableEntity, type TableEntityResult } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 import { StorageError, type SyncError } from '../core/errors';
 import {
+  asciiJson,
   checkLedgerAddress,
   decodeLedgerValue,
   encodeLedgerValue,
@@ -159,18 +160,13 @@ class TableLedgerImpl implements TableLedger {
 }
 
 function entity(kind: string, key: string, state: string, json: string, updatedAt: number): TableEntity<Row> {
-  const row: TableEntity<Row> = { partitionKey: kind, rowKey: ledgerRowKey(key), key, state, updatedAt: BigInt(updatedAt), parts: 0 };
+  const row: TableEntity<Row> = { partitionKey: kind, rowKey: ledgerRowKey(key), key: asciiJson(key), state, updatedAt: BigInt(updatedAt), parts: 0 };
   let parts = 0;
-  let offset = 0;
-  do {
-    // Cut between UTF-16 units, but never inside a surrogate pair: a lone surrogate would not survive the wire.
-    let end = Math.min(offset + LEDGER_VALUE_PART_CHARS, json.length);
-    const last = json.charCodeAt(end - 1);
-    if (end < json.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
-    row[`v${parts}`] = json.slice(offset, end);
+  // The JSON is ASCII (see encodeLedgerValue), so a cut anywhere is safe; parts are joined before parsing.
+  for (let offset = 0; offset < json.length || parts === 0; offset += LEDGER_VALUE_PART_CHARS) {
+    row[`v${parts}`] = json.slice(offset, offset + LEDGER_VALUE_PART_CHARS);
     parts += 1;
-    offset = end;
-  } while (offset < json.length);
+  }
   row.parts = parts;
   return row;
 }
@@ -178,8 +174,15 @@ function entity(kind: string, key: string, state: string, json: string, updatedA
 function toRecord<T>(kind: string, row: TableEntityResult<Row>, expectedKey?: string): LedgerRecord<T> {
   const corrupt = (why: string) => new StorageError('ledger.corrupt', `A ledger row cannot be read: ${why}`, 'fatal', { operation: `ledger.${kind}` });
   if (typeof row.key !== 'string' || typeof row.state !== 'string') throw corrupt('key or state missing');
+  let key: unknown;
+  try {
+    key = JSON.parse(row.key);
+  } catch {
+    throw corrupt('the stored key is not JSON');
+  }
+  if (typeof key !== 'string') throw corrupt('the stored key is not a string');
   // A hash collision (or a row written by something else) must not pass for the caller's record.
-  if (expectedKey !== undefined && row.key !== expectedKey) throw corrupt('the stored key differs from the requested one');
+  if (expectedKey !== undefined && key !== expectedKey) throw corrupt('the stored key differs from the requested one');
   const parts = Number(row.parts);
   let json = '';
   for (let i = 0; i < parts; i++) {
@@ -187,7 +190,7 @@ function toRecord<T>(kind: string, row: TableEntityResult<Row>, expectedKey?: st
     if (typeof part !== 'string') throw corrupt(`value part ${i} of ${parts} missing`);
     json += part;
   }
-  return { kind, key: row.key, etag: row.etag, state: row.state, value: decodeLedgerValue<T>(kind, json), updatedAt: Number(row.updatedAt) };
+  return { kind, key, etag: row.etag, state: row.state, value: decodeLedgerValue<T>(kind, json), updatedAt: Number(row.updatedAt) };
 }
 
 /** The service always answers a write with an ETag; without one the next conditional write could not be made. */
