@@ -93,15 +93,19 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: PipelineD
   const realNow = Date.now();
   const { store, faults, recorder } = deps;
   const record = recorder.start(req, url, store.clock.now(), realNow);
-  res.on('finish', () => {
-    record.status = res.statusCode;
-  });
   const earlyUntil = deps.retryAfter.earlyUntil(method, url.pathname, realNow);
   if (earlyUntil !== undefined) record.early = true;
   const remember = (retryAfter: string) => {
     const now = Date.now();
     const instant = retryAfterInstant(retryAfter, now);
     if (instant !== undefined) deps.retryAfter.remember(method, url.pathname, instant);
+  };
+
+  // The status is recorded as the reply is written (not on 'finish'), so that a client that has read the answer
+  // always finds it in the log.
+  const send = (reply: Reply) => {
+    record.status = reply.status;
+    writeReply(res, correlation, reply, remember);
   };
 
   const { latency, fault } = faults.pick(method, url.pathname);
@@ -125,7 +129,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: PipelineD
 
   if (earlyUntil !== undefined && store.behaviour.rejectEarlyRetries) {
     const seconds = Math.max(1, Math.ceil((earlyUntil - Date.now()) / 1000));
-    writeReply(res, correlation, { status: 429, body: { kind: 'error', code: 'TooManyRequests', message: 'Retried before Retry-After elapsed.' }, headers: { 'retry-after': String(seconds) } }, remember);
+    send({ status: 429, body: { kind: 'error', code: 'TooManyRequests', message: 'Retried before Retry-After elapsed.' }, headers: { 'retry-after': String(seconds) } });
     return;
   }
 
@@ -135,7 +139,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: PipelineD
     const retryAfter = fault.retryAfter ?? (fault.kind === 'throttle' ? '1' : undefined);
     if (retryAfter !== undefined) headers['retry-after'] = renderRetryAfter(retryAfter, Date.now());
     const message = status === 429 ? 'Too many requests. Retry after the time given in the Retry-After header.' : 'Injected fault.';
-    writeReply(res, correlation, { status, body: { kind: 'error', code: defaultCode(status), message }, headers }, remember);
+    send({ status, body: { kind: 'error', code: defaultCode(status), message }, headers });
     return;
   }
 
@@ -163,8 +167,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: PipelineD
   if (fault?.kind === 'commitThenFail') {
     const status = fault.status ?? 503;
     const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { 'retry-after': renderRetryAfter(fault.retryAfter, Date.now()) };
-    writeReply(res, correlation, { status, body: { kind: 'error', code: defaultCode(status), message: 'Injected fault after the change was committed.' }, headers }, remember);
+    send({ status, body: { kind: 'error', code: defaultCode(status), message: 'Injected fault after the change was committed.' }, headers });
     return;
   }
-  writeReply(res, correlation, reply, remember);
+  send(reply);
 }

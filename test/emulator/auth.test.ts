@@ -90,7 +90,8 @@ describe('Graph authentication and authorisation', () => {
   };
 
   it('401 InvalidAuthenticationToken with WWW-Authenticate without a token or with a bad one', async () => {
-    for (const headers of [{}, { authorization: 'Bearer not-a-jwt' }, { authorization: 'Basic abc' }]) {
+    const variants: Record<string, string>[] = [{}, { authorization: 'Bearer not-a-jwt' }, { authorization: 'Basic abc' }];
+    for (const headers of variants) {
       const answer = await call(emu, sessionsPath(), { headers });
       expect(answer.status).toBe(401);
       expect(answer.json.error.code).toBe('InvalidAuthenticationToken');
