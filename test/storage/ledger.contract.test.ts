@@ -129,7 +129,7 @@ describe.each(ledgers)('Ledger contract: $name', ({ make }) => {
     const ledger = await make();
     // Over a dozen parts of mixed ASCII and astral characters (surrogate pairs, escaped when stored).
     const big = { text: `${'a'.repeat(29_991)}${'\u{1F600}'.repeat(20_000)}\u00e9${'z'.repeat(7)}`, files: Array.from({ length: 200 }, (_, i) => ({ name: `staged/s/${i}.csv`, size: i })) };
-    const created = await ledger.create('snapshot', 'src', 'current', big);
+    const created = await ledger.create<{ text: string; files?: unknown[] }>('snapshot', 'src', 'current', big);
     // Compared as JSON text, so that a failure reports a boolean instead of printing half a megabyte.
     const same = (value: unknown) => JSON.stringify(value) === JSON.stringify(big);
     expect(same(created?.value)).toBe(true);

@@ -96,13 +96,13 @@ export class FakeBlobStore implements BlobStore {
     const size = first.data.length;
     const { readRangeBytes, chunkBytes } = this;
     const signal = options.signal;
-    const store = this;
+    const pinned = (): StoredBlob => this.current(name, etag, 'blob.openRead');
     async function* ranges(): AsyncGenerator<Buffer> {
       for (let offset = 0; offset < size; offset += readRangeBytes) {
         await Promise.resolve();
         throwIfAborted(signal, 'blob.openRead');
         // Each range is conditional on the pinned ETag, as the adapter's ranged GETs are.
-        const blob = store.current(name, etag, 'blob.openRead');
+        const blob = pinned();
         const end = Math.min(offset + readRangeBytes, size);
         for (let at = offset; at < end; at += chunkBytes) yield Buffer.from(blob.data.subarray(at, Math.min(at + chunkBytes, end)));
       }
