@@ -5,7 +5,8 @@
  * with it the Graph surface on the same origin, must speak TLS. The certificate is its own trust anchor; clients
  * trust it by adding {@link EmulatorCertificate.certificatePem} to their CA list.
  */
-import './reflectShim';
+// @peculiar/x509 loads tsyringe, which needs the Reflect metadata polyfill before it is imported.
+import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
