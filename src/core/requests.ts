@@ -66,6 +66,31 @@ export interface ReviewRequest {
   archiveFolder?: string;
 }
 
+/** A blob version's ledger entry. States: claimed → staged | rejected | failed; staged → uploaded | superseded. */
+export interface BlobVersion {
+  name: string;
+  etag: string;
+  size: number;
+  source: string | undefined;
+  claimedAt: number;
+  lease?: { owner: string; until: number };
+  attempts: number;
+  sha256?: string;
+  uploadName?: string;
+  stagedName?: string;
+  archivedAs?: string;
+  rejectedAs?: string;
+  reportName?: string;
+  rows?: number;
+  accepted?: number;
+  rejectedRows?: number;
+  reason?: string;
+  errorCode?: string;
+  uploadedTo?: string[];
+}
+
+export const TERMINAL_BLOB_STATES = ['staged', 'rejected', 'failed', 'uploaded', 'superseded'] as const;
+
 export const KIND_REQUEST = 'request';
 export const KIND_SNAPSHOT = 'snapshot';
 export const KIND_BLOB = 'blob';
