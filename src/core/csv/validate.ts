@@ -1,0 +1,776 @@
+/**
+ * Streaming validation and normalisation of one CSV export: bytes in, a canonical CSV and a summary out.
+ *
+ * input ─▶ Utf8Normaliser ─▶ DelimiterSniffer ─▶ csv-parse (on_record: header and row rules) ─▶ sink ─▶ output
+ *
+ * Every stage streams with backpressure, so memory does not grow with the file: the only state that grows is two
+ * compact hash sets (8 bytes a slot, see hashSet.ts) for duplicate keys and distinct principals. A bad file is not an
+ * exception: it ends in a summary with `outcome: 'rejected'`. `validateCsv` throws only when reading or writing
+ * fails (the error of the failing stream, or a SyncError wrapping a foreign one) or when its signal aborts.
+ *
+ * Nothing from the file's cells ever enters a message, an issue or an error: issues name a line, a column (as the
+ * schema calls it) and a rule; csv-parse's errors (which quote records) are mapped to our own codes by their `code`.
+ */
+import { createHash } from 'node:crypto';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Parser, type InfoRecord, type Options as ParseOptions } from 'csv-parse';
+import { AbortedError, SyncError, ValidationError, isSyncError } from '../errors';
+import type { RowPolicy } from '../routes';
+import { formatRecord } from './canonical';
+import { DelimiterSniffer, type Delimiter } from './delimiter';
+import { Utf8Normaliser, type DetectedEncoding } from './decode';
+import { Hash64Set } from './hashSet';
+import { headerKey, schemaFor, type ColumnSpec, type SchemaDefinition, type SchemaPreset } from './presets';
+
+export type { Delimiter, DetectedEncoding, RowPolicy };
+
+/**
+ * What happens to a cell that starts with `=`, `+`, `-`, `@`, tab or CR (a spreadsheet would run it as a formula;
+ * plain numbers such as `-12` or `+3.5` are exempt). Id columns never get here: a formula is not a GUID.
+ * - `reject` (default): a row issue `<column>.formula`; the strict policy then rejects the file.
+ * - `neutralise`: the canonical cell gets a leading `'` (OWASP's advice); the summary warns how many were changed.
+ * - `allow`: written unchanged (Graph shows the values in a web page, not a spreadsheet).
+ * NUL and other control characters are a separate rule (`<column>.controlChar`) whatever this policy says.
+ */
+export type FormulaPolicy = 'reject' | 'neutralise' | 'allow';
+
+/** The shrink guard: a truncated export must not make a review look clean. */
+export interface ShrinkGuardOptions {
+  /** Reject when rows or distinct principals fall by more than this share of the previous file's. Default 0.5. */
+  maxDropRatio?: number;
+  /** Counts of the source's last accepted file (same file name). Without it only an empty file is caught. */
+  previous?: { rows: number; distinctPrincipals: number };
+  /**
+   * An operator has released this file deliberately: the guard (and the no-rows check) let it through. Operators set
+   * the blob metadata `arsync_release_shrink=true` (Azure metadata names must be C identifiers, so the name uses
+   * underscores) or pass `--release-shrink` to the CLI.
+   */
+  released?: boolean;
+}
+
+export interface ValidateOptions {
+  /** The file's name, for messages and the extension check (D17). Never a path with personal data in it. */
+  fileName: string;
+  schema: SchemaPreset;
+  /** Export header → schema column, e.g. `{ "Employee Object ID": "principalId" }`; both sides match ignoring case. */
+  headerAliases?: Record<string, string>;
+  /** Field delimiter; `auto` (default) picks `,`, `;` or tab from the header line. */
+  delimiter?: Delimiter | 'auto';
+  /** Default `{ mode: 'strict' }`. Tolerant without limits drops at most 5% of the rows. */
+  policy?: RowPolicy;
+  shrinkGuard?: ShrinkGuardOptions;
+  /** Default `reject`; see {@link FormulaPolicy}. */
+  formulaCells?: FormulaPolicy;
+  /** Longest cell in characters (rule `<column>.tooLong`). Default 4,000. */
+  maxFieldLength?: number;
+  /**
+   * Longest record in bytes before parsing gives up (csv-parse `max_record_size`). It bounds memory, and it is how a
+   * quote that is never closed shows up in a large file. Default 256 KiB.
+   */
+  maxRecordBytes?: number;
+  /** The size the store reports. With `maxFileBytes`, a file over the cap is rejected before a byte is read (D10). */
+  declaredSize?: number;
+  /** Size cap in bytes, checked against `declaredSize` first and against the bytes actually read as they stream. */
+  maxFileBytes?: number;
+  /** The blob's content type, when known (D17): spreadsheets, archives and documents are refused. */
+  contentType?: string;
+  /** Called with the input bytes read so far, once per chunk. */
+  onProgress?(bytesRead: number): void;
+  signal?: AbortSignal;
+}
+
+/** One problem in one row: where and which rule. Never the cell's value. */
+export interface RowIssue {
+  /** 1-based physical line where the record starts (a quoted line break moves later records down). */
+  line: number;
+  /** The schema's column name; absent for whole-row rules (`row.columnCount`, `row.duplicate`). */
+  column?: string;
+  rule: string;
+}
+
+/** Something the operator should know that did not reject the file. */
+export interface ValidationWarning {
+  code: string;
+  message: string;
+  line?: number;
+  column?: string;
+  count?: number;
+}
+
+export interface Rejection {
+  code: string;
+  message: string;
+  rule?: string;
+  line?: number;
+  column?: string;
+  byteOffset?: number;
+}
+
+export interface ValidationSummary {
+  outcome: 'accepted' | 'rejected';
+  fileName: string;
+  schema: SchemaPreset;
+  policy: 'strict' | 'tolerant';
+  /** Data records read (the header not counted). */
+  rows: number;
+  /** Rows written to the canonical output. */
+  accepted: number;
+  /** Rows with at least one issue (dropped in tolerant mode). */
+  rejected: number;
+  /** Distinct principals among the accepted rows. */
+  distinctPrincipals: number;
+  /** Every issue counted by rule, also past the first 1,000. */
+  issuesByRule: Record<string, number>;
+  /** The first 1,000 issues in file order. */
+  issues: RowIssue[];
+  issuesTruncated: boolean;
+  warnings: ValidationWarning[];
+  rejection?: Rejection;
+  /** SHA-256 (hex) of the canonical output; empty when rejected (no canonical file exists then). */
+  sha256: string;
+  bytesIn: number;
+  bytesOut: number;
+  /** The delimiter used; undefined when the file was refused before its header was read. */
+  delimiter: Delimiter | undefined;
+  /** The input's encoding; undefined when the file was refused before its first byte was read. */
+  encoding: DetectedEncoding | undefined;
+  /** The limits in force, so that a report can say what "too long" meant. */
+  limits: { maxFieldLength: number; maxRecordBytes: number; formulaCells: FormulaPolicy };
+}
+
+export const MAX_REPORTED_ISSUES = 1000;
+export const DEFAULT_MAX_FIELD_LENGTH = 4000;
+export const DEFAULT_MAX_RECORD_BYTES = 256 * 1024;
+export const DEFAULT_MAX_DROP_RATIO = 0.5;
+export const DEFAULT_TOLERANT_RATIO = 0.05;
+
+const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** Any character that needs a closer look: C0 and C1 controls, DEL, line separators, bidi overrides. */
+// eslint-disable-next-line no-control-regex
+const SPECIAL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+/** Forbidden in every cell: SPECIAL minus tab, CR and LF. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const LINE_BREAK = /[\r\n]/;
+const LINE_BREAKS = /\r\n|\r|\n/g;
+const FORMULA_LEAD = /^[=+\-@\t\r]/;
+const PLAIN_NUMBER = /^[+-]?\d+(\.\d+)?$/;
+const LIST_SEPARATOR = /[,;]/;
+/** Extensions a CSV export may carry. */
+const CSV_EXTENSIONS = ['.csv', '.txt'];
+/** Content types a CSV may be stored with; anything else is refused (D17). */
+const CSV_CONTENT_TYPES = new Set(['text/csv', 'text/plain', 'application/csv', 'text/comma-separated-values', 'application/vnd.ms-excel', 'application/octet-stream', 'binary/octet-stream']);
+
+/** Validates and normalises one export. See the module comment for what throws and what rejects. */
+export async function validateCsv(input: Readable, options: ValidateOptions, output?: Writable): Promise<ValidationSummary> {
+  const run = new ValidationRun(options);
+  const early = run.preflight();
+  if (early) {
+    // Refused from the properties alone: stop any download the caller has started.
+    input.destroy();
+    output?.end();
+    return run.summary(early);
+  }
+  if (options.signal?.aborted) {
+    input.destroy();
+    throw new AbortedError('CSV validation');
+  }
+
+  const decoder = new Utf8Normaliser({ fileName: options.fileName, maxBytes: options.maxFileBytes, onProgress: options.onProgress });
+  run.decoder = decoder;
+  const parser = new Parser({
+    delimiter: run.delimiter ?? ',',
+    record_delimiter: ['\r\n', '\n', '\r'],
+    quote: '"',
+    escape: '"',
+    // A stray quote inside an unquoted field (`5" screen`) is kept as a character instead of failing the file.
+    relax_quotes: true,
+    // Ragged rows become row issues with their line (and may be dropped in tolerant mode), not a parse failure.
+    relax_column_count: true,
+    skip_empty_lines: true,
+    max_record_size: run.maxRecordBytes,
+    bom: false,
+    // on_record returns the canonical line (a string), which csv-parse's types (record in, record out) do not foresee.
+    on_record: ((record: string[], info: InfoRecord) => run.onRecord(record, info)) as unknown as ParseOptions['on_record'],
+  });
+  run.parser = parser;
+  const sink = run.createSink(output);
+
+  // Remember which stream failed, so that an I/O failure can be told from a bug.
+  let ioError: unknown;
+  const onIoError = (error: unknown): void => {
+    ioError ??= error;
+  };
+  input.once('error', onIoError);
+  output?.on('error', onIoError);
+  const stages: NodeJS.ReadWriteStream[] = [decoder];
+  if (run.delimiter === undefined) {
+    stages.push(
+      new DelimiterSniffer((d) => {
+        run.delimiter = d;
+        parser.options.delimiter = [Buffer.from(d)];
+      }),
+    );
+  }
+  try {
+    await pipeline([input, ...stages, parser, sink], options.signal ? { signal: options.signal } : {});
+  } catch (error) {
+    const rejection = run.classify(error);
+    if (!rejection) {
+      output?.off('error', onIoError);
+      if (options.signal?.aborted) throw new AbortedError('CSV validation');
+      if (error === ioError || (ioError !== undefined && !isSyncError(error))) {
+        const cause = ioError ?? error;
+        if (isSyncError(cause)) throw cause;
+        throw new SyncError('csv.io', `Reading or writing ${options.fileName} failed`, 'retry', { file: options.fileName }, { cause });
+      }
+      throw error;
+    }
+    output?.off('error', onIoError);
+    output?.end();
+    return run.summary(rejection);
+  } finally {
+    input.off('error', onIoError);
+  }
+  output?.off('error', onIoError);
+  const final = run.finalCheck();
+  output?.end();
+  return run.summary(final);
+}
+
+/** The state of one validation; its methods are the pipeline's callbacks. */
+class ValidationRun {
+  readonly schema: SchemaDefinition;
+  readonly options: ValidateOptions;
+  readonly maxFieldLength: number;
+  readonly maxRecordBytes: number;
+  readonly formulaCells: FormulaPolicy;
+  readonly policy: RowPolicy;
+  delimiter: Delimiter | undefined;
+  decoder: Utf8Normaliser | undefined;
+  parser: Parser | undefined;
+
+  private readonly aliases = new Map<string, string>();
+  private readonly byKey = new Map<string, ColumnSpec>();
+  private readonly allowedTypes = new Map<string, string>();
+  private readonly keyIndexes: number[];
+  private readonly principalIndex: number;
+  private readonly tolerantMaxRows: number | undefined;
+  private readonly tolerantMaxRatio: number | undefined;
+
+  /** Field index of each schema column, once the header is read. */
+  private columnIndex: number[] | undefined;
+  private headerFields = 0;
+  private lastEndLine = 0;
+  /** Start line of the record being checked. */
+  private currentLine = 0;
+  private emptyLinesSeen = 0;
+  private reserved = false;
+  private readonly keys = new Hash64Set(1 << 14);
+  private readonly principals = new Hash64Set(1 << 12);
+  private readonly hash = createHash('sha256');
+  /** False once the outcome is known to be a rejection: nothing more is worth writing. */
+  writing = true;
+
+  rows = 0;
+  accepted = 0;
+  rejected = 0;
+  bytesOut = 0;
+  neutralised = 0;
+  readonly issuesByRule: Record<string, number> = {};
+  readonly issues: RowIssue[] = [];
+  readonly warnings: ValidationWarning[] = [];
+  private readonly out: string[] = [];
+
+  constructor(options: ValidateOptions) {
+    this.options = options;
+    this.schema = schemaFor(options.schema);
+    this.maxFieldLength = positive(options.maxFieldLength, 'maxFieldLength') ?? DEFAULT_MAX_FIELD_LENGTH;
+    this.maxRecordBytes = positive(options.maxRecordBytes, 'maxRecordBytes') ?? DEFAULT_MAX_RECORD_BYTES;
+    this.formulaCells = options.formulaCells ?? 'reject';
+    this.policy = options.policy ?? { mode: 'strict' };
+    if (this.policy.mode === 'tolerant') {
+      const { maxRejectedRows, maxRejectedRatio } = this.policy;
+      const neither = maxRejectedRows === undefined && maxRejectedRatio === undefined;
+      this.tolerantMaxRows = maxRejectedRows;
+      this.tolerantMaxRatio = neither ? DEFAULT_TOLERANT_RATIO : maxRejectedRatio;
+    }
+    this.delimiter = options.delimiter === undefined || options.delimiter === 'auto' ? undefined : options.delimiter;
+    for (const column of this.schema.columns) this.byKey.set(headerKey(column.name), column);
+    for (const [from, to] of Object.entries(options.headerAliases ?? {})) {
+      const target = this.byKey.get(headerKey(to));
+      if (!target) {
+        throw new SyncError('csv.options', `Header alias "${from}" points to "${to}", which is not a column of the ${this.schema.name} schema`, 'fatal', {
+          file: options.fileName,
+        });
+      }
+      this.aliases.set(headerKey(from), target.name);
+    }
+    for (const t of this.schema.principalTypes?.accepted ?? []) this.allowedTypes.set(t.toLowerCase(), this.schema.principalTypes!.canonical);
+    const names = this.schema.columns.map((c) => c.name);
+    this.keyIndexes = this.schema.keyColumns.map((k) => names.indexOf(k));
+    this.principalIndex = names.indexOf(this.schema.principalColumn);
+  }
+
+  /** Checks that need no byte of the file: size cap (D10), extension and content type (D17). */
+  preflight(): Rejection | undefined {
+    const { declaredSize, maxFileBytes, fileName, contentType } = this.options;
+    if (maxFileBytes !== undefined && declaredSize !== undefined && declaredSize > maxFileBytes) {
+      return {
+        code: 'file.tooLarge',
+        rule: 'file.tooLarge',
+        message: `The file is ${declaredSize} bytes, over the limit of ${maxFileBytes} bytes; it was not read. Split the export or raise the route's maxFileBytes.`,
+      };
+    }
+    const lower = fileName.toLowerCase();
+    if (!CSV_EXTENSIONS.some((ext) => lower.endsWith(ext))) {
+      return { code: 'file.type', rule: 'file.extension', message: `The file name does not end in .csv (or .txt); only CSV exports are accepted.` };
+    }
+    if (contentType !== undefined && contentType.trim() !== '') {
+      const base = contentType.split(';')[0]!.trim().toLowerCase();
+      if (!CSV_CONTENT_TYPES.has(base)) {
+        return {
+          code: 'file.type',
+          rule: 'file.contentType',
+          message: `The file is stored with content type ${safeToken(base)}, which is not CSV; export the data as CSV (text/csv).`,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  /** csv-parse's `on_record`: the header on the first call, a data row after. Returns the canonical line or null. */
+  onRecord(fields: string[], info: InfoRecord): string | null {
+    // Physical lines: csv-parse counts a quoted CRLF as two lines, so the start line is derived from the previous
+    // record's end, the blank lines skipped since, and the line breaks inside this record's fields.
+    const skipped = info.empty_lines - this.emptyLinesSeen;
+    this.emptyLinesSeen = info.empty_lines;
+    const line = this.lastEndLine + 1 + skipped;
+    let breaks = 0;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
+      if (LINE_BREAK.test(f)) breaks += f.match(LINE_BREAKS)!.length;
+    }
+    this.lastEndLine = line + breaks;
+    this.currentLine = line;
+    if (this.columnIndex === undefined) return this.onHeader(fields, line);
+    this.rows++;
+    if (!this.reserved && this.rows === 4096) this.reserve(info.bytes);
+    return this.onRow(fields, line);
+  }
+
+  /** The line a failing record starts on, for errors raised between records. */
+  nextRecordLine(): number {
+    const empty = this.parser?.info.empty_lines ?? this.emptyLinesSeen;
+    return this.lastEndLine + 1 + Math.max(0, empty - this.emptyLinesSeen);
+  }
+
+  private onHeader(fields: string[], line: number): string | null {
+    const index: number[] = new Array<number>(this.schema.columns.length).fill(-1);
+    const names = this.schema.columns.map((c) => c.name);
+    const duplicates: string[] = [];
+    let extras = 0;
+    for (let i = 0; i < fields.length; i++) {
+      const key = headerKey(fields[i]!);
+      const target = this.aliases.get(key) ?? this.byKey.get(key)?.name;
+      if (target === undefined) {
+        extras++;
+        if (extras <= 20) {
+          this.warnings.push({
+            code: key === '' ? 'header.emptyColumn' : 'header.extraColumn',
+            line,
+            column: displayHeader(fields[i]!, i),
+            message:
+              key === ''
+                ? `Column ${i + 1} has no name; it was dropped.`
+                : `Column ${displayHeader(fields[i]!, i)} is not part of the ${this.schema.name} schema; it was dropped.`,
+          });
+        }
+        continue;
+      }
+      const j = names.indexOf(target);
+      if (index[j] !== -1) {
+        if (!duplicates.includes(target)) {
+          duplicates.push(target);
+          this.addIssue({ line, column: target, rule: 'header.duplicate' });
+        }
+        continue;
+      }
+      index[j] = i;
+    }
+    if (extras > 20) this.warnings.push({ code: 'header.extraColumn', line, count: extras - 20, message: `${extras - 20} more columns were dropped.` });
+    const missing = names.filter((_, j) => index[j] === -1);
+    for (const column of missing) this.addIssue({ line, column, rule: 'header.missing' });
+    if (missing.length > 0 || duplicates.length > 0) {
+      this.writing = false;
+      const parts: string[] = [];
+      if (missing.length > 0) parts.push(`the header lacks ${missing.length === 1 ? 'the column' : 'the columns'} ${missing.join(', ')}`);
+      if (duplicates.length > 0) parts.push(`it names ${duplicates.join(', ')} more than once`);
+      const message = `Line ${line}: ${parts.join('; ')} (schema ${this.schema.name}; names match ignoring case, and the route's header aliases apply).`;
+      throw new ValidationError(missing.length > 0 ? 'header.missing' : 'header.duplicate', message, {
+        file: this.options.fileName,
+        line,
+        column: missing[0] ?? duplicates[0],
+        rule: missing.length > 0 ? 'header.missing' : 'header.duplicate',
+      });
+    }
+    this.columnIndex = index;
+    this.headerFields = fields.length;
+    return this.emit(formatRecord(names));
+  }
+
+  private onRow(fields: string[], line: number): string | null {
+    if (fields.length !== this.headerFields) {
+      this.addIssue({ line, rule: 'row.columnCount' });
+      return this.rowRejected();
+    }
+    const columns = this.schema.columns;
+    const index = this.columnIndex!;
+    const values: string[] = new Array<string>(columns.length);
+    let bad = false;
+    for (let j = 0; j < columns.length; j++) {
+      const spec = columns[j]!;
+      const value = this.checkCell(spec, fields[index[j]!]!);
+      if (value === undefined) {
+        bad = true;
+        continue;
+      }
+      values[j] = value;
+    }
+    if (bad) return this.rowRejected();
+    let key = values[this.keyIndexes[0]!]!;
+    for (let k = 1; k < this.keyIndexes.length; k++) key += `\u0000${values[this.keyIndexes[k]!]!}`;
+    if (!this.keys.addString(key)) {
+      this.addIssue({ line, rule: 'row.duplicate' });
+      return this.rowRejected();
+    }
+    this.principals.addString(values[this.principalIndex]!);
+    this.accepted++;
+    return this.emit(formatRecord(values));
+  }
+
+  /** The canonical value of a cell, or undefined after recording the cell's first failing rule. */
+  private checkCell(spec: ColumnSpec, raw: string): string | undefined {
+    const fail = (check: string): undefined => {
+      this.addIssue({ line: this.currentLine, column: spec.name, rule: `${spec.name}.${check}` });
+      return undefined;
+    };
+    switch (spec.kind) {
+      case 'guid': {
+        const t = raw.trim();
+        if (t === '') return fail('required');
+        return GUID.test(t) ? t.toLowerCase() : fail('guid');
+      }
+      case 'principalType': {
+        const t = raw.trim();
+        if (t === '') return fail('required');
+        return this.allowedTypes.get(t.toLowerCase()) ?? fail('allowed');
+      }
+      case 'guidList': {
+        if (raw.length > this.maxFieldLength) return fail('tooLong');
+        if (raw.trim() === '') return '';
+        const seen: string[] = [];
+        for (const part of raw.split(LIST_SEPARATOR)) {
+          const t = part.trim();
+          if (t === '') continue;
+          if (!GUID.test(t)) return fail('guidList');
+          const g = t.toLowerCase();
+          if (!seen.includes(g)) seen.push(g);
+        }
+        return seen.join(',');
+      }
+      case 'text': {
+        if (spec.required && raw.trim() === '') return fail('required');
+        if (raw.length > this.maxFieldLength) return fail('tooLong');
+        if (SPECIAL.test(raw) && (CONTROL.test(raw) || (!spec.multiline && LINE_BREAK.test(raw)))) return fail('controlChar');
+        if (FORMULA_LEAD.test(raw) && !PLAIN_NUMBER.test(raw)) {
+          if (this.formulaCells === 'reject') return fail('formula');
+          if (this.formulaCells === 'neutralise') {
+            this.neutralised++;
+            return `'${raw}`;
+          }
+        }
+        return raw;
+      }
+    }
+  }
+
+  private rowRejected(): null {
+    this.rejected++;
+    if (this.policy.mode === 'strict') {
+      this.writing = false;
+    } else if (this.tolerantMaxRows !== undefined && this.rejected > this.tolerantMaxRows) {
+      this.writing = false;
+      throw new ValidationError('rows.tooManyRejected', this.tooManyMessage(), { file: this.options.fileName, rule: 'rows.tooManyRejected' });
+    }
+    return null;
+  }
+
+  private tooManyMessage(): string {
+    const first = this.issues[0];
+    const limit =
+      this.tolerantMaxRows !== undefined && this.rejected > this.tolerantMaxRows
+        ? `more than the ${this.tolerantMaxRows} rows the tolerant policy may drop`
+        : `more than ${formatRatio(this.tolerantMaxRatio ?? 0)} of the rows, the share the tolerant policy may drop`;
+    return `${this.rejected} rows have problems, ${limit}.${first ? ` First: ${describeIssue(first, this.schema.name)}.` : ''} See the report for every line.`;
+  }
+
+  private emit(line: string): string | null {
+    return this.writing ? line : null;
+  }
+
+  private addIssue(issue: RowIssue): void {
+    this.issuesByRule[issue.rule] = (this.issuesByRule[issue.rule] ?? 0) + 1;
+    if (this.issues.length < MAX_REPORTED_ISSUES) this.issues.push(issue);
+  }
+
+  /**
+   * Sizes the duplicate-key table once for the whole file, from the declared size and the bytes the first rows
+   * took, so that it does not double (old and new tables coexisting) while a large file streams.
+   */
+  private reserve(decodedBytesSoFar: number): void {
+    this.reserved = true;
+    const size = this.options.declaredSize;
+    const decoder = this.decoder;
+    if (size === undefined || !decoder || decoder.bytesIn === 0 || decodedBytesSoFar <= 0) return;
+    const decodedTotal = size * (decoder.bytesOut / decoder.bytesIn);
+    const expectedRows = (this.rows / decodedBytesSoFar) * decodedTotal;
+    // A little headroom: later rows may be shorter than the first ones.
+    this.keys.reserve(Math.min(expectedRows * 1.1, 200_000_000));
+  }
+
+  /** The stream stage after the parser: batches canonical lines, hashes them and writes them with backpressure. */
+  createSink(output: Writable | undefined): Writable {
+    const flush = (callback: (error?: Error | null) => void): void => {
+      if (this.out.length === 0 || !this.writing) {
+        this.out.length = 0;
+        callback();
+        return;
+      }
+      const buffer = Buffer.from(this.out.join(''), 'utf8');
+      this.out.length = 0;
+      this.hash.update(buffer);
+      this.bytesOut += buffer.length;
+      if (!output || output.write(buffer)) {
+        callback();
+        return;
+      }
+      // Wait for the consumer; a failing output fails the pipeline instead of hanging it.
+      const done = (error?: Error | null): void => {
+        output.off('drain', onDrain);
+        output.off('error', onError);
+        output.off('close', onClose);
+        callback(error);
+      };
+      const onDrain = (): void => done();
+      const onError = (error: Error): void => done(error);
+      const onClose = (): void => done(new Error('output closed before the canonical file was written'));
+      output.on('drain', onDrain);
+      output.on('error', onError);
+      output.on('close', onClose);
+    };
+    let pending = 0;
+    return new Writable({
+      objectMode: true,
+      highWaterMark: 256,
+      write: (line: string, _encoding, callback) => {
+        this.out.push(line);
+        pending += line.length;
+        if (pending < 64 * 1024) {
+          callback();
+          return;
+        }
+        pending = 0;
+        flush(callback);
+      },
+      final: (callback) => {
+        pending = 0;
+        flush(callback);
+      },
+    });
+  }
+
+  /** Maps a pipeline failure to a rejection, or undefined when it is not about the file's content. */
+  classify(error: unknown): Rejection | undefined {
+    if (error instanceof ValidationError) {
+      return {
+        code: error.code,
+        message: error.message,
+        rule: error.context.rule,
+        line: error.context.line,
+        column: error.context.column,
+        byteOffset: error.context.byteOffset,
+      };
+    }
+    const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+    if (typeof code !== 'string' || !(code.startsWith('CSV_') || code === 'INVALID_OPENING_QUOTE')) return undefined;
+    const line = this.nextRecordLine();
+    this.writing = false;
+    switch (code) {
+      case 'CSV_QUOTE_NOT_CLOSED':
+        return {
+          code: 'csv.quoteNotClosed',
+          rule: 'csv.quoteNotClosed',
+          line,
+          message: `The record starting at line ${line} opens a quote that is never closed before the end of the file.`,
+        };
+      case 'CSV_MAX_RECORD_SIZE':
+        return {
+          code: 'csv.recordTooLarge',
+          rule: 'csv.recordTooLarge',
+          line,
+          message: `The record starting at line ${line} is longer than ${this.maxRecordBytes} bytes; usually a quote that is never closed, otherwise a cell far too long.`,
+        };
+      default:
+        // Other csv-parse codes (invalid closing quote, inconsistent lengths, …) cannot occur with the relaxed
+        // options used here; they are mapped anyway so that no foreign message can escape.
+        return { code: 'csv.malformed', rule: 'csv.malformed', line, message: `The record starting at line ${line} is not well-formed CSV (${safeToken(code)}).` };
+    }
+  }
+
+  /** Checks that need the whole file: no header, the row policy, no rows, the shrink guard. */
+  finalCheck(): Rejection | undefined {
+    if (this.columnIndex === undefined) {
+      return { code: 'file.empty', rule: 'file.empty', message: 'The file is empty: it has no header line.' };
+    }
+    if (this.rejected > 0) {
+      if (this.policy.mode === 'strict') {
+        const first = this.issues[0];
+        return {
+          code: 'rows.invalid',
+          rule: first?.rule,
+          line: first?.line,
+          column: first?.column,
+          message: `${this.rejected} of ${this.rows} rows have problems and the route's policy is strict.${first ? ` First: ${describeIssue(first, this.schema.name)}.` : ''} See the report for every line.`,
+        };
+      }
+      const ratio = this.rejected / Math.max(1, this.rows);
+      if ((this.tolerantMaxRows !== undefined && this.rejected > this.tolerantMaxRows) || (this.tolerantMaxRatio !== undefined && ratio > this.tolerantMaxRatio)) {
+        return { code: 'rows.tooManyRejected', rule: 'rows.tooManyRejected', message: this.tooManyMessage() };
+      }
+      this.warnings.push({ code: 'rows.dropped', count: this.rejected, message: `${this.rejected} rows with problems were dropped (tolerant policy); see the report.` });
+    }
+    if (this.neutralised > 0) {
+      this.warnings.push({
+        code: 'cells.neutralised',
+        count: this.neutralised,
+        message: `${this.neutralised} cells that start like a spreadsheet formula were prefixed with ' (formulaCells=neutralise).`,
+      });
+    }
+    const guard = this.options.shrinkGuard ?? {};
+    const released = guard.released === true;
+    if (this.accepted === 0) {
+      if (!released) {
+        return {
+          code: 'file.noRows',
+          rule: 'file.noRows',
+          message: `The file has a header but no ${this.rows > 0 ? 'usable ' : ''}rows. If the source really has no access to review, release the file (blob metadata arsync_release_shrink=true, or --release-shrink).`,
+        };
+      }
+      this.warnings.push({ code: 'shrink.released', message: 'The file has no rows; it was accepted because it was released.' });
+    }
+    const previous = guard.previous;
+    if (previous) {
+      const maxDrop = guard.maxDropRatio ?? DEFAULT_MAX_DROP_RATIO;
+      const drops: [string, number, number, string][] = [
+        ['shrink.rows', previous.rows, this.accepted, 'rows'],
+        ['shrink.principals', previous.distinctPrincipals, this.principals.size, 'distinct principals'],
+      ];
+      for (const [code, before, now, what] of drops) {
+        if (before <= 0) continue;
+        const drop = (before - now) / before;
+        if (drop <= maxDrop) continue;
+        const text = `The file has ${now} ${what}, ${formatRatio(drop)} fewer than the last accepted file (${before}); the guard allows a drop of ${formatRatio(maxDrop)}.`;
+        if (released) {
+          this.warnings.push({ code: 'shrink.released', message: `${text} It was accepted because it was released.` });
+          continue;
+        }
+        this.writing = false;
+        return {
+          code,
+          rule: code,
+          message: `${text} A truncated export would make the review look clean. If the drop is real, release the file: set the blob metadata arsync_release_shrink=true (or pass --release-shrink to the CLI).`,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  summary(rejection: Rejection | undefined): ValidationSummary {
+    const accepted = rejection === undefined;
+    return {
+      outcome: accepted ? 'accepted' : 'rejected',
+      fileName: this.options.fileName,
+      schema: this.schema.name,
+      policy: this.policy.mode,
+      rows: this.rows,
+      accepted: this.accepted,
+      rejected: this.rejected,
+      distinctPrincipals: this.principals.size,
+      issuesByRule: { ...this.issuesByRule },
+      issues: [...this.issues],
+      issuesTruncated: Object.values(this.issuesByRule).reduce((a, b) => a + b, 0) > this.issues.length,
+      warnings: [...this.warnings],
+      ...(rejection ? { rejection } : {}),
+      sha256: accepted ? this.hash.digest('hex') : '',
+      bytesIn: this.decoder?.bytesIn ?? 0,
+      bytesOut: this.bytesOut,
+      delimiter: this.delimiter,
+      encoding: this.decoder?.encoding,
+      limits: { maxFieldLength: this.maxFieldLength, maxRecordBytes: this.maxRecordBytes, formulaCells: this.formulaCells },
+    };
+  }
+}
+
+function positive(value: number | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isFinite(value) || value <= 0) throw new SyncError('csv.options', `${name} must be a positive number`, 'fatal');
+  return Math.floor(value);
+}
+
+function formatRatio(r: number): string {
+  return `${Math.round(r * 1000) / 10}%`;
+}
+
+/** A token from outside (a content type, a csv-parse code) cut to a harmless shape before it enters a message. */
+function safeToken(s: string): string {
+  const clean = s.replace(/[^A-Za-z0-9_.+/-]/g, '').slice(0, 80);
+  return clean === '' ? '(unnamed)' : clean;
+}
+
+/**
+ * A header cell as messages may show it. Header names are ours to show, but a file without a header row has data
+ * in its first line: anything that does not look like a column name is shown by position only.
+ */
+export function displayHeader(name: string, index: number): string {
+  const t = name.trim();
+  return /^[A-Za-z][A-Za-z0-9 _.()#/-]{0,63}$/.test(t) && !GUID_ANYWHERE.test(t) ? `"${t}" (column ${index + 1})` : `column ${index + 1}`;
+}
+const GUID_ANYWHERE = /[0-9a-f]{8}-[0-9a-f]{4}/i;
+
+const CHECK_TEXT: Record<string, string> = {
+  guid: 'not a GUID (an object id such as 0a1b2c3d-0000-4000-8000-00000000000e)',
+  required: 'empty, but a value is required',
+  allowed: 'not a principal type this schema accepts',
+  guidList: 'not a list of GUIDs separated by commas',
+  tooLong: 'longer than the cell length limit',
+  controlChar: 'contains a control character (NUL, a bidi override, or a line break in a one-line column)',
+  formula: 'starts with =, +, -, @, tab or CR, which a spreadsheet runs as a formula',
+  columnCount: 'has a different number of fields than the header',
+  duplicate: 'repeats the identity (principal, permission and scope or resource) of an earlier row',
+  missing: 'the header has no such column',
+};
+
+/** A line a person can act on, e.g. `line 14, column principalId: not a GUID (…) (rule principalId.guid)`. */
+export function describeIssue(issue: RowIssue, schema?: SchemaPreset): string {
+  const check = issue.rule.slice(issue.rule.lastIndexOf('.') + 1);
+  let text = CHECK_TEXT[check] ?? 'breaks a rule';
+  if (check === 'allowed' && schema) {
+    const types = schemaFor(schema).principalTypes;
+    if (types) text += ` (${types.accepted.join(' or ')}, written as ${types.canonical})`;
+  }
+  if (issue.rule === 'header.duplicate') text = 'the header names this column more than once';
+  const where = issue.column === undefined ? `line ${issue.line}` : `line ${issue.line}, column ${issue.column}`;
+  return `${where}: ${text} (rule ${issue.rule})`;
+}
