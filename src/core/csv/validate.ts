@@ -162,6 +162,26 @@ const CSV_EXTENSIONS = ['.csv', '.txt'];
 /** Content types a CSV may be stored with; anything else is refused (D17). */
 const CSV_CONTENT_TYPES = new Set(['text/csv', 'text/plain', 'application/csv', 'text/comma-separated-values', 'application/vnd.ms-excel', 'application/octet-stream', 'binary/octet-stream']);
 
+/**
+ * The csv-parse options every file is read with (the delimiter and record size cap are added per file). A function,
+ * so that each parser gets its own arrays.
+ */
+export function parseOptions(): ParseOptions {
+  return {
+    // CRLF, LF and CR all end a record, mixed in one file (csv-parse would otherwise keep the first one it meets).
+    record_delimiter: ['\r\n', '\n', '\r'],
+    quote: '"',
+    escape: '"',
+    // A stray quote inside an unquoted field (`5" screen`) is kept as a character instead of failing the file.
+    relax_quotes: true,
+    // Ragged rows become row issues with their line (and may be dropped in tolerant mode), not a parse failure.
+    relax_column_count: true,
+    skip_empty_lines: true,
+    // The decoder has removed any BOM; a U+FEFF left at the start is data (and fails the header).
+    bom: false,
+  };
+}
+
 /** Validates and normalises one export. See the module comment for what throws and what rejects. */
 export async function validateCsv(input: Readable, options: ValidateOptions, output?: Writable): Promise<ValidationSummary> {
   const run = new ValidationRun(options);
@@ -180,17 +200,9 @@ export async function validateCsv(input: Readable, options: ValidateOptions, out
   const decoder = new Utf8Normaliser({ fileName: options.fileName, maxBytes: options.maxFileBytes, onProgress: options.onProgress });
   run.decoder = decoder;
   const parser = new Parser({
+    ...parseOptions(),
     delimiter: run.delimiter ?? ',',
-    record_delimiter: ['\r\n', '\n', '\r'],
-    quote: '"',
-    escape: '"',
-    // A stray quote inside an unquoted field (`5" screen`) is kept as a character instead of failing the file.
-    relax_quotes: true,
-    // Ragged rows become row issues with their line (and may be dropped in tolerant mode), not a parse failure.
-    relax_column_count: true,
-    skip_empty_lines: true,
     max_record_size: run.maxRecordBytes,
-    bom: false,
     // on_record returns the canonical line (a string), which csv-parse's types (record in, record out) do not foresee.
     on_record: ((record: string[], info: InfoRecord) => run.onRecord(record, info)) as unknown as ParseOptions['on_record'],
   });
@@ -370,23 +382,12 @@ class ValidationRun {
     const index: number[] = new Array<number>(this.schema.columns.length).fill(-1);
     const names = this.schema.columns.map((c) => c.name);
     const duplicates: string[] = [];
-    let extras = 0;
+    const extras: number[] = [];
     for (let i = 0; i < fields.length; i++) {
       const key = headerKey(fields[i]!);
       const target = this.aliases.get(key) ?? this.byKey.get(key)?.name;
       if (target === undefined) {
-        extras++;
-        if (extras <= 20) {
-          this.warnings.push({
-            code: key === '' ? 'header.emptyColumn' : 'header.extraColumn',
-            line,
-            column: displayHeader(fields[i]!, i),
-            message:
-              key === ''
-                ? `Column ${i + 1} has no name; it was dropped.`
-                : `Column ${displayHeader(fields[i]!, i)} is not part of the ${this.schema.name} schema; it was dropped.`,
-          });
-        }
+        extras.push(i);
         continue;
       }
       const j = names.indexOf(target);
@@ -399,9 +400,11 @@ class ValidationRun {
       }
       index[j] = i;
     }
-    if (extras > 20) this.warnings.push({ code: 'header.extraColumn', line, count: extras - 20, message: `${extras - 20} more columns were dropped.` });
     const missing = names.filter((_, j) => index[j] === -1);
     for (const column of missing) this.addIssue({ line, column, rule: 'header.missing' });
+    // A header that lacks columns is often no header at all (the first line is data): then extra columns are named
+    // by position only, so that no cell value reaches a warning.
+    this.warnExtraColumns(fields, extras, line, missing.length === 0);
     if (missing.length > 0 || duplicates.length > 0) {
       this.writing = false;
       const parts: string[] = [];
@@ -418,6 +421,20 @@ class ValidationRun {
     this.columnIndex = index;
     this.headerFields = fields.length;
     return this.emit(formatRecord(names));
+  }
+
+  private warnExtraColumns(fields: readonly string[], extras: readonly number[], line: number, showNames: boolean): void {
+    for (const i of extras.slice(0, 20)) {
+      const empty = headerKey(fields[i]!) === '';
+      const where = showNames ? displayHeader(fields[i]!, i) : `column ${i + 1}`;
+      this.warnings.push({
+        code: empty ? 'header.emptyColumn' : 'header.extraColumn',
+        line,
+        column: where,
+        message: empty ? `Column ${i + 1} has no name; it was dropped.` : `Column ${where} is not part of the ${this.schema.name} schema; it was dropped.`,
+      });
+    }
+    if (extras.length > 20) this.warnings.push({ code: 'header.extraColumn', line, count: extras.length - 20, message: `${extras.length - 20} more columns were dropped.` });
   }
 
   private onRow(fields: string[], line: number): string | null {
