@@ -20,6 +20,7 @@ import path from 'node:path';
 import type { CredentialSettings } from './adapters/credential';
 import { ConfigError } from './core/errors';
 import { GRAPH_API_SHAPES, type GraphApiShape } from './core/reviewGraph';
+import { SCHEMAS, headerKey } from './core/csv';
 import { SCHEMA_PRESETS, type Route, type RowPolicy, type SchemaPreset } from './core/routes';
 
 export type { Route, RowPolicy, SchemaPreset };
@@ -98,6 +99,12 @@ function parseRoute(raw: unknown, index: number, shape: GraphApiShape, problems:
   const aliases = r.headerAliases ?? {};
   if (typeof aliases !== 'object' || aliases === null || Array.isArray(aliases) || Object.values(aliases).some((v) => typeof v !== 'string')) {
     problems.push(`${where}.headerAliases must map export header names to schema column names`);
+  } else if (SCHEMA_PRESETS.includes(schema)) {
+    // An alias onto a column the schema does not have would refuse every file of the source: say so at start.
+    const columns = new Set(SCHEMAS[schema].columns.map((c) => headerKey(c.name)));
+    for (const [from, to] of Object.entries(aliases as Record<string, string>)) {
+      if (!columns.has(headerKey(to))) problems.push(`${where}.headerAliases maps "${from}" to "${to}", which is not a column of the ${schema} schema`);
+    }
   }
   const delimiter = (r.delimiter ?? 'auto') as Route['delimiter'];
   if (![',', ';', '\t', 'auto'].includes(delimiter)) problems.push(`${where}.delimiter must be ",", ";", "\\t" or "auto"`);
@@ -260,4 +267,30 @@ export function loadConfig(env: Env, options: { readFile?: (p: string) => string
   for (const id of calloutAllowedAppIds) if (!GUID.test(id)) problems.push(`CALLOUT_ALLOWED_APP_IDS has "${id}", which is not a GUID`);
   if (problems.length > 0) throw new ConfigError(problems);
   return { storage, graph, credential, routes, sweepSchedule, deadlineWarningMinutes, calloutAllowedAppIds };
+}
+
+/** The configuration of this process, from its environment (the Functions app settings). */
+export function loadConfigFromEnvironment(): SyncConfig {
+  return loadConfig(process.env);
+}
+
+/** What the trigger registrations need at load time; read leniently, the full check runs when work starts. */
+export interface TriggerSettings {
+  /** The data container the blob trigger watches. */
+  container: string;
+  /** The name of the connection setting the blob trigger uses. */
+  connection: 'ACCESS_DATA_STORAGE' | 'AzureWebJobsStorage';
+  sweepSchedule: string;
+  /** Blob trigger source: classic polling by default; `EventGrid` on Flex Consumption. */
+  ingestSource: 'LogsAndContainerScan' | 'EventGrid';
+}
+
+export function triggerSettings(env: Env = process.env): TriggerSettings {
+  const identityBased = Boolean(text(env, 'ACCESS_DATA_STORAGE__serviceUri') ?? text(env, 'ACCESS_DATA_STORAGE__blobServiceUri'));
+  return {
+    container: text(env, 'ACCESS_DATA_CONTAINER') ?? 'access-data',
+    connection: text(env, 'ACCESS_DATA_STORAGE') || identityBased ? 'ACCESS_DATA_STORAGE' : 'AzureWebJobsStorage',
+    sweepSchedule: text(env, 'SWEEP_SCHEDULE') ?? DEFAULT_SWEEP_SCHEDULE,
+    ingestSource: text(env, 'INGEST_TRIGGER_SOURCE') === 'EventGrid' ? 'EventGrid' : 'LogsAndContainerScan',
+  };
 }

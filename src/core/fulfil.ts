@@ -104,7 +104,7 @@ export async function fulfilRequest(key: string, deps: FulfilDeps): Promise<Fulf
   try {
     await lease();
     log('info', 'fulfil.started', { files: plan.length, bytes: plan.reduce((n, f) => n + f.size, 0) });
-    const options = { deadline: request.deadline, signal: deps.signal };
+    const options = { deadline: request.deadline, signal: deps.signal, logger: deps.logger };
     let session = await deps.graph.createUploadSession(resource, review, options);
     if (session.id !== record.value.sessionId) await lease({ sessionId: session.id });
 
@@ -151,14 +151,14 @@ export async function fulfilRequest(key: string, deps: FulfilDeps): Promise<Fulf
   } catch (error) {
     if (error instanceof LostLease) return 'busy';
     const fields = errorLogFields(error);
-    if (isSyncError(error) && (error.disposition === 'retry' || error.disposition === 'skip')) {
-      log('warn', 'fulfil.deferred', fields);
+    // Transient, cancelled, or not understood: the request stays pending for the next trigger or sweep, and the
+    // deadline bounds how long. Only a failure we know to be permanent ends it now.
+    if (!isSyncError(error) || error.disposition === 'retry' || error.disposition === 'skip') {
+      log(isSyncError(error) ? 'warn' : 'error', isSyncError(error) ? 'fulfil.deferred' : 'fulfil.unexpected', fields);
       await release(record, deps).catch(() => undefined);
       return 'retryLater';
     }
-    const reason = isSyncError(error) ? error.message : 'An unexpected error stopped the upload';
-    const code = isSyncError(error) ? error.code : 'unexpected';
-    return fail(record, deps, code, reason, isSyncError(error) ? error.context.requestId : undefined, error);
+    return fail(record, deps, error.code, error.message, error.context.requestId, error);
   }
 }
 

@@ -2,7 +2,7 @@
  * The Microsoft Graph port: what the core needs from Graph to feed a catalog access review instance, in the
  * project's own words. The adapter in `src/adapters/graph` implements it for every API shape; tests use fakes.
  */
-import type { ReopenableSource } from './ports';
+import type { Logger, ReopenableSource } from './ports';
 
 /**
  * Which generation of the upload-session API to speak (graph-contract.md, "Decisions" 1):
@@ -75,6 +75,8 @@ export interface GraphCallOptions {
   signal?: AbortSignal;
   /** Epoch ms after which no retry may be scheduled (the review instance's upload deadline). */
   deadline?: number;
+  /** Where this call's events go (the invocation's log); the adapter's own logger otherwise. */
+  logger?: Logger;
 }
 
 export interface UploadProgress {

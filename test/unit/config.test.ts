@@ -54,6 +54,13 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('refuses a header alias onto a column the route schema does not have', () => {
+    const routes = JSON.stringify([{ ...route, schema: 'legacy-2025', headerAliases: { 'Employee Object ID': 'principalId', Owners: 'resourceowners' } }]);
+    expect(problems({ AzureWebJobsStorage: 'x', ROUTES: routes })).toEqual([
+      'ROUTES[0].headerAliases maps "Employee Object ID" to "principalId", which is not a column of the legacy-2025 schema',
+    ]);
+  });
+
   it('allows plain http only for loopback Graph test servers', () => {
     expect(loadConfig({ ...base, GRAPH_BASE_URL: 'http://127.0.0.1:8443' }).graph.baseUrl).toBe('http://127.0.0.1:8443');
   });

@@ -98,7 +98,7 @@ export class GraphReviewClient implements ReviewGraph {
     const body = this.paths.createBody(resource, review);
     const adopt = async (): Promise<UploadSession | undefined> => {
       const existing = await this.findUploadSession(resource, review.reviewInstanceId, options);
-      if (existing) this.logger.log('info', 'upload.session.adopted', { uploadSessionId: existing.id, reviewInstanceId: review.reviewInstanceId, sessionStatus: existing.status });
+      if (existing) (options.logger ?? this.logger).log('info', 'upload.session.adopted', { uploadSessionId: existing.id, reviewInstanceId: review.reviewInstanceId, sessionStatus: existing.status });
       return existing;
     };
     try {
@@ -109,7 +109,7 @@ export class GraphReviewClient implements ReviewGraph {
           if (existing) return existing;
         }
         const created = parseSession(await this.once('uploadSession.create', options, (trace) => this.request(this.paths.sessions(resource), trace, options).post(body)));
-        this.logger.log('info', 'upload.session.created', { uploadSessionId: created.id, reviewInstanceId: review.reviewInstanceId, shape: this.shape });
+        (options.logger ?? this.logger).log('info', 'upload.session.created', { uploadSessionId: created.id, reviewInstanceId: review.reviewInstanceId, shape: this.shape });
         return created;
       });
     } catch (error) {
@@ -159,7 +159,7 @@ export class GraphReviewClient implements ReviewGraph {
         // The failed attempt may have reached the server whole (a reset after commit): never send a file twice.
         const session = await this.getUploadSession(resource, sessionId, options);
         if (session.files?.some((f) => f.name === source.name && f.size === source.size)) {
-          this.logger.log('info', 'upload.file.alreadyPresent', { uploadSessionId: sessionId, uploadName: source.name, bytes: source.size });
+          (options.logger ?? this.logger).log('info', 'upload.file.alreadyPresent', { uploadSessionId: sessionId, uploadName: source.name, bytes: source.size });
           return session;
         }
         if (session.status !== 'active') throw sessionNotActive('uploadSession.uploadFile', sessionId, session.status);
@@ -171,7 +171,7 @@ export class GraphReviewClient implements ReviewGraph {
           this.request(path, trace, options, new StreamingBody(body, onBytes)).post(''),
         ),
       );
-      this.logger.log('info', 'upload.file.sent', { uploadSessionId: sessionId, uploadName: source.name, bytes: source.size, attempt });
+      (options.logger ?? this.logger).log('info', 'upload.file.sent', { uploadSessionId: sessionId, uploadName: source.name, bytes: source.size, attempt });
       return session;
     });
   }
@@ -192,7 +192,7 @@ export class GraphReviewClient implements ReviewGraph {
           operation: 'uploadSession.complete',
         });
       }
-      this.logger.log('info', 'upload.session.completed', { uploadSessionId: sessionId, files: session.files?.length });
+      (options.logger ?? this.logger).log('info', 'upload.session.completed', { uploadSessionId: sessionId, files: session.files?.length });
       return session;
     });
   }
@@ -206,7 +206,7 @@ export class GraphReviewClient implements ReviewGraph {
       if (error instanceof GraphRequestError && error.status === 404) return;
       throw error;
     }
-    this.logger.log('info', 'upload.session.deleted', { uploadSessionId: sessionId });
+    (options.logger ?? this.logger).log('info', 'upload.session.deleted', { uploadSessionId: sessionId });
   }
 
   async listCustomDataResources(catalogId: string, options: GraphCallOptions = {}): Promise<CatalogResource[]> {
@@ -297,7 +297,7 @@ export class GraphReviewClient implements ReviewGraph {
       signal: options.signal,
       onRetry: ({ attempt: n, waitMs, serverGiven, error }) => {
         const ctx = isSyncError(error) ? error.context : {};
-        this.logger.log('warn', ctx.status === 429 ? 'graph.throttled' : 'graph.retry', {
+        (options.logger ?? this.logger).log('warn', ctx.status === 429 ? 'graph.throttled' : 'graph.retry', {
           operation,
           attempt: n,
           waitMs,

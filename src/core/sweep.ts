@@ -1,0 +1,199 @@
+/**
+ * The sweep (timer; also `accessreview-sync sync`): what the triggers missed, and what time alone changes.
+ *
+ * 1. Inbox: every blob still in `inbox/` is ingested (a missed trigger, a crash mid-way, a file that predates the
+ *    subscription). Versions the ledger already settled are tidied, not processed again.
+ * 2. Discovery: `Initializing` instances of catalog reviews covering a routed catalog become review requests, so
+ *    the job needs no callout at all.
+ * 3. Requests: every pending request (and every one whose worker's lease ran out) is fulfilled.
+ * 4. Deadlines: a request with nothing staged and less than the warning time left is warned about once; one past its
+ *    deadline fails with a reason.
+ * 5. Status: `status/latest.json` and `status/latest.md` say where everything stands.
+ *
+ * Each step is isolated: a failing step is logged and the others still run.
+ */
+import type { BlobStore } from './blobStore';
+import { errorLogFields } from './log';
+import { fulfilRequest, type FulfilDeps, type FulfilOutcome } from './fulfil';
+import { ingestBlob, type IngestDeps } from './ingest';
+import { INBOX, STATUS_JSON, STATUS_MD } from './layout';
+import type { Ledger } from './ledger';
+import { KIND_REQUEST, KIND_SNAPSHOT, recordReviewRequest, type ReviewRequest, type Snapshot } from './requests';
+import type { Route } from './routes';
+
+export interface SweepDeps extends FulfilDeps, IngestDeps {
+  store: BlobStore;
+  ledger: Ledger;
+  routes: readonly Route[];
+  deadlineWarningMinutes: number;
+  /** Look for Initializing review instances through Graph (on by default). */
+  discover?: boolean;
+  /** Report only: no ingest, no request recorded, nothing uploaded. */
+  dryRun?: boolean;
+}
+
+export interface SweepReport {
+  startedAt: string;
+  finishedAt: string;
+  dryRun: boolean;
+  inbox: Record<string, number>;
+  discovered: { found: number; recorded: number; error?: string };
+  requests: Record<string, number>;
+  warnings: string[];
+  failedSteps: string[];
+}
+
+export async function sweep(deps: SweepDeps): Promise<SweepReport> {
+  const log = deps.logger;
+  const started = deps.clock.now();
+  const report: SweepReport = {
+    startedAt: new Date(started).toISOString(),
+    finishedAt: '',
+    dryRun: deps.dryRun === true,
+    inbox: {},
+    discovered: { found: 0, recorded: 0 },
+    requests: {},
+    warnings: [],
+    failedSteps: [],
+  };
+  log.log('info', 'sweep.started', { dryRun: deps.dryRun === true });
+  const step = async (name: string, work: () => Promise<void>) => {
+    try {
+      await work();
+    } catch (error) {
+      report.failedSteps.push(name);
+      log.log('error', 'sweep.step.failed', { operation: name, ...errorLogFields(error) });
+    }
+  };
+
+  await step('inbox', async () => {
+    for await (const blob of deps.store.list(INBOX)) {
+      if (deps.dryRun) {
+        report.inbox.waiting = (report.inbox.waiting ?? 0) + 1;
+        continue;
+      }
+      const result = await ingestBlob(blob.name, deps);
+      report.inbox[result.outcome] = (report.inbox[result.outcome] ?? 0) + 1;
+    }
+  });
+
+  if (deps.discover !== false) {
+    await step('discovery', async () => {
+      const catalogIds = [...new Set(deps.routes.map((r) => r.catalogId))];
+      const instances = await deps.graph.findInitializingInstances(catalogIds);
+      report.discovered.found = instances.length;
+      for (const instance of instances) {
+        for (const route of deps.routes.filter((r) => instance.catalogIds.some((c) => c.toLowerCase() === r.catalogId))) {
+          if (deps.dryRun) continue;
+          const startedAt = instance.startDateTime ? Date.parse(instance.startDateTime) : undefined;
+          const { created } = await recordReviewRequest(
+            deps.ledger,
+            route,
+            { reviewDefinitionId: instance.reviewDefinitionId, reviewInstanceId: instance.reviewInstanceId, origin: 'discovery', startedAt: Number.isNaN(startedAt) ? undefined : startedAt },
+            deps.clock.now(),
+            log,
+          );
+          if (created) report.discovered.recorded++;
+        }
+      }
+    });
+  }
+
+  await step('requests', async () => {
+    const open: { key: string; value: ReviewRequest }[] = [];
+    for await (const r of deps.ledger.list<ReviewRequest>(KIND_REQUEST, { states: ['pending', 'uploading'] })) open.push({ key: r.key, value: r.value });
+    for (const { key, value } of open) {
+      let outcome: FulfilOutcome | 'planned';
+      if (deps.dryRun) outcome = 'planned';
+      else {
+        try {
+          outcome = await fulfilRequest(key, deps);
+        } catch (error) {
+          log.log('error', 'fulfil.crashed', { source: value.source, reviewInstanceId: value.reviewInstanceId, ...errorLogFields(error) });
+          outcome = 'retryLater';
+        }
+      }
+      report.requests[outcome] = (report.requests[outcome] ?? 0) + 1;
+      if (outcome === 'waitingForData') await warnIfNear(key, deps, report);
+    }
+  });
+
+  await step('status', async () => {
+    report.finishedAt = new Date(deps.clock.now()).toISOString();
+    if (!deps.dryRun) await writeStatus(deps, report);
+  });
+  report.finishedAt = new Date(deps.clock.now()).toISOString();
+  log.log(report.failedSteps.length ? 'warn' : 'info', 'sweep.finished', {
+    durationMs: deps.clock.now() - started,
+    count: Object.values(report.requests).reduce((a, b) => a + b, 0),
+    state: report.failedSteps.join(',') || 'ok',
+  });
+  return report;
+}
+
+async function warnIfNear(key: string, deps: SweepDeps, report: SweepReport): Promise<void> {
+  const record = await deps.ledger.get<ReviewRequest>(KIND_REQUEST, key);
+  if (!record || record.state !== 'pending' || record.value.warnedAt) return;
+  const minutesLeft = Math.floor((record.value.deadline - deps.clock.now()) / 60_000);
+  if (minutesLeft > deps.deadlineWarningMinutes) return;
+  const text = `Review instance ${record.value.reviewInstanceId} needs data from ${record.value.source} within ${minutesLeft} minutes, and none is staged`;
+  report.warnings.push(text);
+  deps.logger.log('warn', 'review.request.deadlineNear', {
+    source: record.value.source,
+    reviewInstanceId: record.value.reviewInstanceId,
+    minutesLeft,
+    deadline: new Date(record.value.deadline).toISOString(),
+  });
+  await deps.ledger.update(record, record.state, { ...record.value, warnedAt: deps.clock.now() }).catch(() => undefined);
+}
+
+/** Builds the status document from the ledger: requests by state, snapshots per source. */
+export async function collectStatus(deps: Pick<SweepDeps, 'ledger' | 'routes' | 'clock'>): Promise<{
+  generatedAt: string;
+  requests: (ReviewRequest & { state: string })[];
+  snapshots: Snapshot[];
+  routes: { source: string; catalogId: string; resourceId: string }[];
+}> {
+  const requests: (ReviewRequest & { state: string })[] = [];
+  for await (const r of deps.ledger.list<ReviewRequest>(KIND_REQUEST)) {
+    const { lease: _lease, ...value } = r.value;
+    requests.push({ ...value, state: r.state });
+  }
+  const snapshots: Snapshot[] = [];
+  for await (const s of deps.ledger.list<Snapshot>(KIND_SNAPSHOT)) snapshots.push(s.value);
+  return {
+    generatedAt: new Date(deps.clock.now()).toISOString(),
+    requests: requests.sort((a, b) => b.receivedAt - a.receivedAt),
+    snapshots,
+    routes: deps.routes.map((r) => ({ source: r.source, catalogId: r.catalogId, resourceId: r.resourceId })),
+  };
+}
+
+async function writeStatus(deps: SweepDeps, report: SweepReport): Promise<void> {
+  const status = { ...(await collectStatus(deps)), lastSweep: report };
+  await deps.store.write(STATUS_JSON, Buffer.from(`${JSON.stringify(status, null, 2)}\n`), { contentType: 'application/json' });
+  const lines = [
+    `# accessreview-upload-sync status`,
+    '',
+    `Generated ${status.generatedAt}. Last sweep: ${report.failedSteps.length ? `steps failed: ${report.failedSteps.join(', ')}` : 'all steps ran'}.`,
+    '',
+    '## Review requests',
+    '',
+    '| source | review instance | state | deadline | session | reason |',
+    '|---|---|---|---|---|---|',
+    ...status.requests.map(
+      (r) => `| ${r.source} | ${r.reviewInstanceId} | ${r.state} | ${new Date(r.deadline).toISOString()} | ${r.sessionId ?? ''} | ${(r.reason ?? '').replace(/\|/g, '/')} |`,
+    ),
+    '',
+    '## Snapshots',
+    '',
+    '| source | files | rows | last staged |',
+    '|---|---|---|---|',
+    ...status.snapshots.map(
+      (s) => `| ${s.source} | ${s.files.length} | ${s.files.reduce((n, f) => n + f.rows, 0)} | ${new Date(Math.max(0, ...s.files.map((f) => f.stagedAt))).toISOString()} |`,
+    ),
+    '',
+    ...(report.warnings.length ? ['## Warnings', '', ...report.warnings.map((w) => `- ${w}`), ''] : []),
+  ];
+  await deps.store.write(STATUS_MD, Buffer.from(`${lines.join('\n')}\n`), { contentType: 'text/markdown; charset=utf-8' });
+}
