@@ -16,6 +16,7 @@ import { SyncError, isSyncError } from './errors';
 import {
   blobRef,
   blobVersionKey,
+  fitBlobName,
   parseInboxName,
   pendingName,
   receivedArchiveName,
@@ -57,7 +58,18 @@ const DEFAULT_MAX_ATTEMPTS = 5;
 
 export async function ingestBlob(name: string, deps: IngestDeps): Promise<IngestOutcome> {
   if (!name.startsWith('inbox/')) return { outcome: 'ignored' };
-  const info = await deps.store.stat(name);
+  let info: BlobInfo | undefined;
+  try {
+    info = await deps.store.stat(name);
+  } catch (error) {
+    // A name the storage SDK cannot address faithfully (a `..` segment, a control character) cannot be copied or
+    // quarantined by name either: say so once per delivery and leave it for an operator to rename.
+    if (isSyncError(error) && error.code === 'storage.invalidName') {
+      deps.logger.log('error', 'file.unaddressable', { blobRef: blobRef(name), ...errorLogFields(error) });
+      return { outcome: 'failed', reason: error.message };
+    }
+    throw error;
+  }
   if (!info) return { outcome: 'gone' };
   const key = blobVersionKey(name, info.etag);
   const ref = blobRef(name);
@@ -132,7 +144,8 @@ async function validateAndStage(
 ): Promise<IngestOutcome> {
   const snapshot = await deps.ledger.get<Snapshot>(KIND_SNAPSHOT, route.source);
   const previous = snapshot?.value.files.find((f) => f.fileName === parsed.fileName);
-  const released = info.metadata['arsync_release_shrink'] === 'true' || info.metadata['arsyncreleaseshrink'] === 'true';
+  // The operator's release of a file the shrink guard would refuse (see src/core/csv/README.md).
+  const released = info.metadata['arsync_release_shrink'] === 'true';
   const temp = pendingName(route.source, record.key);
   const canonical = new PassThrough();
   const writing = deps.store.write(temp, canonical, { contentType: 'text/csv; charset=utf-8' });
@@ -268,7 +281,7 @@ async function quarantine(
   const parsed = parseInboxName(info.name);
   const source = route?.source ?? parsed?.source ?? '_unrouted';
   const folder = rejectedFolder(source, record.value.claimedAt, info.etag);
-  const original = await deps.store.copy(info.name, `${folder}${parsed?.relativePath ?? info.name.slice('inbox/'.length)}`, { ifMatch: info.etag });
+  const original = await deps.store.copy(info.name, fitBlobName(folder, parsed?.relativePath ?? info.name.slice('inbox/'.length)), { ifMatch: info.etag });
   const reports = writeReports(summary, { fileName: parsed?.fileName ?? info.name, reason, code });
   await deps.store.write(`${folder}report.json`, Buffer.from(reports.json, 'utf8'), { contentType: 'application/json' });
   await deps.store.write(`${folder}report.csv`, Buffer.from(reports.csv, 'utf8'), { contentType: 'text/csv; charset=utf-8' });

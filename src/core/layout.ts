@@ -58,9 +58,27 @@ function versionFolder(receivedAt: number, etag: string): string {
   return `${stamp}-${etag.replace(/[^A-Za-z0-9]/g, '').slice(-12)}`;
 }
 
+/** Azure's limit on a blob name, in characters. */
+const MAX_NAME = 1024;
+
+/**
+ * `folder + relativePath`, shortened when it would pass Azure's name limit: an inbox name near the limit would
+ * otherwise have no archive or quarantine copy at all. The end of the name and a hash of the whole keep it
+ * recognisable and unique.
+ */
+export function fitBlobName(folder: string, relativePath: string): string {
+  const full = `${folder}${relativePath}`;
+  if (full.length <= MAX_NAME) return full;
+  const tail = `~${sha(relativePath).slice(0, 16)}${/\.[A-Za-z0-9]{1,8}$/.exec(relativePath)?.[0] ?? ''}`;
+  let head = relativePath.slice(0, Math.max(0, MAX_NAME - folder.length - tail.length));
+  // Never cut a surrogate pair in half: a lone surrogate is not a storable name.
+  if (/[\ud800-\udbff]$/.test(head)) head = head.slice(0, -1);
+  return `${folder}${head}${tail}`;
+}
+
 /** Where the original bytes of an accepted drop are kept. */
 export function receivedArchiveName(source: string, relativePath: string, receivedAt: number, etag: string): string {
-  return `${ARCHIVE}${source}/_received/${versionFolder(receivedAt, etag)}/${relativePath}`;
+  return fitBlobName(`${ARCHIVE}${source}/_received/${versionFolder(receivedAt, etag)}/`, relativePath);
 }
 
 /** The quarantine folder of a refused drop; the original keeps its relative path inside it. */

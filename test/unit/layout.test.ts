@@ -27,3 +27,19 @@ describe('layout', () => {
     expect(blobRef('inbox/S/a.csv')).toMatch(/^[0-9a-f]{12}$/);
   });
 });
+
+describe('fitBlobName', () => {
+  it('keeps names within the limit as they are, and shortens longer ones uniquely, keeping the extension', async () => {
+    const { fitBlobName } = await import('../../src/core/layout');
+    expect(fitBlobName('archive/S/_received/x/', 'a b/c.csv')).toBe('archive/S/_received/x/a b/c.csv');
+    const long = `${'n'.repeat(1020)}.csv`;
+    const fitted = fitBlobName('archive/S/_received/20261123T093005Z-abc/', long);
+    expect(fitted.length).toBe(1024);
+    expect(fitted).toMatch(/~[0-9a-f]{16}\.csv$/);
+    expect(fitBlobName('archive/S/_received/20261123T093005Z-abc/', `${'n'.repeat(1019)}x.csv`)).not.toBe(fitted);
+    // A surrogate pair at the cut is dropped whole, never halved.
+    const emoji = fitBlobName('f/', `${'a'.repeat(1004)}\u{1F600}${'b'.repeat(100)}`);
+    expect(emoji.length).toBe(1023);
+    expect(/[\ud800-\udbff](?![\udc00-\udfff])/.test(emoji)).toBe(false);
+  });
+});
