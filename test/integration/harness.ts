@@ -53,7 +53,7 @@ export interface SyncHarness {
   drop(relativePath: string, content: string | Buffer, metadata?: Record<string, string>): Promise<BlobInfo>;
   /** Invokes the ingest handler for a blob, as the blob trigger would (the content the host passes is ignored). */
   deliver(name: string): Promise<void>;
-  callout(body: unknown): Promise<HttpResponseInit>;
+  callout(body: unknown, headers?: Record<string, string>): Promise<HttpResponseInit>;
   runSweep(): Promise<SweepReport>;
   startInstance(): ReviewRef;
   request(reviewInstanceId: string): Promise<(ReviewRequest & { state: string }) | undefined>;
@@ -73,7 +73,7 @@ function context(functionName: string, logs: LogLine[], triggerMetadata: Record<
   });
 }
 
-export async function startSyncHarness(options: { shape?: GraphApiShape; extraRoutes?: object[] } = {}): Promise<SyncHarness> {
+export async function startSyncHarness(options: { shape?: GraphApiShape; extraRoutes?: object[]; env?: Record<string, string> } = {}): Promise<SyncHarness> {
   const emulator = await startGraphEmulator({ seedSample: true });
   const sample = emulator.sample!;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'arsync-it-'));
@@ -101,6 +101,7 @@ export async function startSyncHarness(options: { shape?: GraphApiShape; extraRo
       },
       ...(options.extraRoutes ?? []),
     ]),
+    ...options.env,
   });
   // A manual clock: Graph retry waits and leases pass without sleeping; it starts at the real time so that the
   // emulator's instance start times and our deadlines agree.
@@ -124,9 +125,14 @@ export async function startSyncHarness(options: { shape?: GraphApiShape; extraRo
     async deliver(name) {
       await ingest(Buffer.from('ignored'), context('ingest', logs, { blobTrigger: `${config.storage.container}/${name}`, name }));
     },
-    async callout(body) {
+    async callout(body, headers = {}) {
       const response = await reviewCallout(
-        new HttpRequest({ method: 'POST', url: 'http://localhost/api/review-callout', body: { string: JSON.stringify(body) }, headers: { 'content-type': 'application/json' } }),
+        new HttpRequest({
+          method: 'POST',
+          url: 'http://localhost/api/review-callout',
+          body: { string: typeof body === 'string' ? body : JSON.stringify(body) },
+          headers: { 'content-type': 'application/json', ...headers },
+        }),
         context('reviewCallout', logs),
       );
       await runtime.idle();
