@@ -65,8 +65,7 @@ async function run(): Promise<void> {
   writeFileSync(caFile, emulator.caCertificatePem);
   say(`Graph emulator at ${emulator.graphUrl} (API shape ${preview.graph.shape})\n`);
 
-  const config = loadConfig({
-    ...settings,
+  const local = {
     AzureWebJobsStorage: azurite.connectionString,
     ACCESS_DATA_STORAGE: '',
     GRAPH_BASE_URL: emulator.graphUrl,
@@ -75,7 +74,10 @@ async function run(): Promise<void> {
     AZURE_CLIENT_ID: emulator.clientId,
     AZURE_CLIENT_SECRET: emulator.clientSecret,
     AZURE_AUTHORITY_HOST: emulator.authorityHost,
-  });
+  };
+  const config = loadConfig({ ...settings, ...local });
+  // The CLI can join this run: `env $(cat .local-data/cli.env | xargs) npm run cli -- status`. Loopback-only values.
+  writeFileSync(path.join(DATA, 'cli.env'), `${Object.entries(local).map(([k, v]) => `${k}=${v}`).join('\n')}\n`);
   const runtime = await createRuntime(config);
   setRuntime(runtime);
   // Importing the function modules registers them with @azure/functions, which outside the real host only prints
@@ -109,7 +111,9 @@ async function run(): Promise<void> {
     if (done) return;
     done = true;
     say('\nThe review has its data. Drop more CSVs into inbox/<source>/ (Azurite, port 10000) and they are checked and staged at once;');
-    say('the next review instance receives the current snapshot. Watching; Ctrl-C to stop.\n');
+    say('the next review instance receives the current snapshot.');
+    say(`The CLI can look at this run: env $(cat ${path.relative(process.cwd(), path.join(DATA, 'cli.env')) || 'cli.env'} | xargs) npm run cli -- status`);
+    say('Watching; Ctrl-C to stop.\n');
   });
   const callout = await fetch(host.calloutUrl, {
     method: 'POST',

@@ -1,16 +1,12 @@
 /** The review callout's answers for everything that is not a clean data request. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { envelopeCallout, startSyncHarness, type SyncHarness } from './harness';
+import { envelopeCallout, reconcileAndClose, startSyncHarness, type SyncHarness } from './harness';
 
 let h: SyncHarness | undefined;
 afterEach(async () => {
-  if (!h) return;
-  try {
-    expect(await h.reconcile()).toEqual([]);
-  } finally {
-    await h.close();
-    h = undefined;
-  }
+  const done = h;
+  h = undefined;
+  await reconcileAndClose(done);
 });
 
 const ACCESS_REVIEWS_APP = 'd8c767ef-3e9a-48c4-aef9-562696539b39';

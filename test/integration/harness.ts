@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { text } from 'node:stream/consumers';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { createRuntime, setRuntime, type Runtime } from '../../src/compose';
 import { loadConfig } from '../../src/config';
 import type { BlobInfo } from '../../src/core/blobStore';
@@ -209,4 +209,17 @@ export function envelopeCallout(h: SyncHarness, review: ReviewRef): unknown {
 export function flatCallout(h: SyncHarness, review: ReviewRef): unknown {
   const s = h.emulator.sample!;
   return { ...review, catalogId: s.catalogId, customDataProvidedResourceId: s.resourceId };
+}
+
+/**
+ * The check every integration test ends with: reconciliation finds nothing (storage = ledger, Graph files = uploaded
+ * entries, no duplicates); the harness is closed either way.
+ */
+export async function reconcileAndClose(harness: SyncHarness | undefined): Promise<void> {
+  if (!harness) return;
+  try {
+    expect(await harness.reconcile()).toEqual([]);
+  } finally {
+    await harness.close();
+  }
 }

@@ -4,17 +4,13 @@
  * Graph log lines do carry the request ids an operator quotes to support.
  */
 import { afterEach, expect, it } from 'vitest';
-import { csv, envelopeCallout, HEADER, row, startSyncHarness, type SyncHarness } from './harness';
+import { csv, envelopeCallout, HEADER, row, reconcileAndClose, startSyncHarness, type SyncHarness } from './harness';
 
 let h: SyncHarness | undefined;
 afterEach(async () => {
-  if (!h) return;
-  try {
-    expect(await h.reconcile()).toEqual([]);
-  } finally {
-    await h.close();
-    h = undefined;
-  }
+  const done = h;
+  h = undefined;
+  await reconcileAndClose(done);
 });
 
 const CANARY_NAME = 'jane.doe@contoso.com salaries';

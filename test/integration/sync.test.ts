@@ -6,17 +6,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { blobVersionKey, requestKey } from '../../src/core/layout';
 import { KIND_BLOB, KIND_REQUEST, UPLOAD_WINDOW_MS, type ReviewRequest, type Snapshot } from '../../src/core/requests';
 import { GRAPH_API_SHAPES } from '../../src/core/reviewGraph';
-import { csv, envelopeCallout, flatCallout, legacyCsv, row, startSyncHarness, type SyncHarness } from './harness';
+import { csv, envelopeCallout, flatCallout, legacyCsv, row, reconcileAndClose, startSyncHarness, type SyncHarness } from './harness';
 
 let h: SyncHarness | undefined;
 afterEach(async () => {
-  if (!h) return;
-  try {
-    expect(await h.reconcile()).toEqual([]);
-  } finally {
-    await h.close();
-    h = undefined;
-  }
+  const done = h;
+  h = undefined;
+  await reconcileAndClose(done);
 });
 
 function sessionsOf(harness: SyncHarness, reviewInstanceId: string) {

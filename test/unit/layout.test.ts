@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blobRef, parseInboxName, receivedArchiveName, rejectedFolder, uploadNameFor } from '../../src/core/layout';
+import { blobRef, fitBlobName, parseInboxName, receivedArchiveName, rejectedFolder, uploadNameFor } from '../../src/core/layout';
 
 describe('layout', () => {
   it('splits inbox names into source and relative path, and refuses names without a source folder', () => {
@@ -29,8 +29,7 @@ describe('layout', () => {
 });
 
 describe('fitBlobName', () => {
-  it('keeps names within the limit as they are, and shortens longer ones uniquely, keeping the extension', async () => {
-    const { fitBlobName } = await import('../../src/core/layout');
+  it('keeps names within the limit as they are, and shortens longer ones uniquely, keeping the extension', () => {
     expect(fitBlobName('archive/S/_received/x/', 'a b/c.csv')).toBe('archive/S/_received/x/a b/c.csv');
     const long = `${'n'.repeat(1020)}.csv`;
     const fitted = fitBlobName('archive/S/_received/20261123T093005Z-abc/', long);
