@@ -16,7 +16,7 @@ import type { BlobStore } from './blobStore';
 import { errorLogFields } from './log';
 import { fulfilRequest, type FulfilDeps, type FulfilOutcome } from './fulfil';
 import { ingestBlob, type IngestDeps } from './ingest';
-import { INBOX, STATUS_JSON, STATUS_MD } from './layout';
+import { INBOX, STAGED, STATUS_JSON, STATUS_MD } from './layout';
 import type { Ledger } from './ledger';
 import { KIND_REQUEST, KIND_SNAPSHOT, recordReviewRequest, type ReviewRequest, type Snapshot } from './requests';
 import type { Route } from './routes';
@@ -41,6 +41,8 @@ export interface SweepReport {
   requests: Record<string, number>;
   warnings: string[];
   failedSteps: string[];
+  /** Staged blobs deleted because no snapshot or unfinished request needs them any more. */
+  tidied?: number;
 }
 
 export async function sweep(deps: SweepDeps): Promise<SweepReport> {
@@ -116,6 +118,11 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
       report.requests[outcome] = (report.requests[outcome] ?? 0) + 1;
       if (outcome === 'waitingForData') await warnIfNear(key, deps, report);
     }
+  });
+
+  await step('staged', async () => {
+    if (deps.dryRun) return;
+    report.tidied = await tidyStaged(deps);
   });
 
   await step('status', async () => {
@@ -196,4 +203,29 @@ async function writeStatus(deps: SweepDeps, report: SweepReport): Promise<void> 
     ...(report.warnings.length ? ['## Warnings', '', ...report.warnings.map((w) => `- ${w}`), ''] : []),
   ];
   await deps.store.write(STATUS_MD, Buffer.from(`${lines.join('\n')}\n`), { contentType: 'text/markdown; charset=utf-8' });
+}
+
+/** A `_pending` canonical file older than this belongs to a validation that died; its blob version is retried. */
+const PENDING_ORPHAN_MS = 60 * 60_000;
+
+/**
+ * Keeps `staged/` to what is still needed: the files of every source's snapshot and of every unfinished request's
+ * frozen plan. Superseded versions go (their originals stay in `archive/{source}/_received/`, and what each review
+ * received stays in its archive folder), and so do pending files of validations that died.
+ */
+async function tidyStaged(deps: SweepDeps): Promise<number> {
+  const keep = new Set<string>();
+  for await (const s of deps.ledger.list<Snapshot>(KIND_SNAPSHOT)) for (const f of s.value.files) keep.add(f.stagedName);
+  for await (const r of deps.ledger.list<ReviewRequest>(KIND_REQUEST, { states: ['pending', 'uploading'] })) for (const f of r.value.plan ?? []) keep.add(f.stagedName);
+  let deleted = 0;
+  const now = deps.clock.now();
+  for await (const blob of deps.store.list(STAGED)) {
+    if (keep.has(blob.name)) continue;
+    const pending = blob.name.includes('/_pending/');
+    if (pending && now - blob.lastModified < PENDING_ORPHAN_MS) continue;
+    // Only the version we looked at: a file staged a moment ago under the same name is not ours to delete.
+    if (await deps.store.delete(blob.name, { ifMatch: blob.etag }).catch(() => false)) deleted++;
+  }
+  if (deleted > 0) deps.logger.log('info', 'staged.tidied', { count: deleted });
+  return deleted;
 }

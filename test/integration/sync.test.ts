@@ -148,6 +148,11 @@ describe('snapshots', () => {
     const states: string[] = [];
     for await (const r of h.runtime.ledger.list(KIND_BLOB)) states.push(r.state);
     expect(states.sort()).toEqual(['superseded', 'uploaded', 'uploaded']);
+    // The sweep keeps staged/ to the current snapshot: the superseded canonical file goes, its original stays archived.
+    expect(await h.list(`staged/${h.source}/`)).toHaveLength(3);
+    expect((await h.runSweep()).tidied).toBe(1);
+    expect((await h.list(`staged/${h.source}/`)).sort()).toEqual(session!.files.map((f) => `staged/${h!.source}/${f.name}`).sort());
+    expect(await h.list(`archive/${h.source}/_received/`)).toHaveLength(3);
   });
 });
 
