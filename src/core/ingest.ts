@@ -182,17 +182,37 @@ async function validateAndStage(
     throw error;
   }
 
-  if (summary.outcome === 'rejected') {
+  try {
+    return await settleValidated(record, info, parsed, route, deps, summary, temp);
+  } finally {
+    // Whatever happened after validation, the pending canonical file has served its purpose.
     await deps.store.delete(temp).catch(() => undefined);
+  }
+}
+
+async function settleValidated(
+  record: LedgerRecord<BlobVersion>,
+  info: BlobInfo,
+  parsed: { source: string; relativePath: string; fileName: string },
+  route: Route,
+  deps: IngestDeps,
+  summary: ValidationSummary,
+  temp: string,
+): Promise<IngestOutcome> {
+  if (summary.outcome === 'rejected') {
     const reason = summary.rejection?.message ?? 'The file was refused';
     return quarantine(record, info, deps, route, reason, summary.rejection?.code ?? 'file.rejected', summary);
   }
 
+  // The original is archived before anything joins the snapshot: if the producer overwrites it now, this version is
+  // abandoned (superseded) with nothing staged, instead of being staged with no original kept.
+  const archived = await deps.store.copy(info.name, receivedArchiveName(route.source, parsed.relativePath, record.value.claimedAt, info.etag), {
+    ifMatch: info.etag,
+  });
   const uploadName = uploadNameFor(route.source, parsed.fileName, summary.sha256);
   const staged = await deps.store.copy(temp, stagedName(route.source, uploadName), {
     metadata: { arsync_sha256: summary.sha256, arsync_rows: String(summary.accepted) },
   });
-  await deps.store.delete(temp).catch(() => undefined);
   const file: SnapshotFile = {
     uploadName,
     stagedName: staged.name,
@@ -211,9 +231,6 @@ async function validateAndStage(
   }
   for (const replaced of joined.replaced) await markSuperseded(deps.ledger, replaced.fromBlobKey);
 
-  const archived = await deps.store.copy(info.name, receivedArchiveName(route.source, parsed.relativePath, record.value.claimedAt, info.etag), {
-    ifMatch: info.etag,
-  });
   record = await settle(record, deps, 'staged', {
     sha256: summary.sha256,
     uploadName,
@@ -223,7 +240,7 @@ async function validateAndStage(
     accepted: summary.accepted,
     rejectedRows: summary.rejected,
   });
-  await tidyInbox(record, deps);
+  await tidyInboxOrDefer(record, deps);
   deps.logger.log('info', 'file.staged', {
     source: route.source,
     blobRef: blobRef(info.name),
@@ -293,7 +310,7 @@ async function quarantine(
     rows: summary?.rows,
     rejectedRows: summary?.rejected,
   });
-  await tidyInbox(settled, deps);
+  await tidyInboxOrDefer(settled, deps);
   deps.logger.log('warn', 'file.rejected', { source, blobRef: blobRef(info.name), code, rows: summary?.rows, issues: summary?.issues.length });
   return { outcome: 'rejected', source: route?.source, reason };
 }
@@ -303,14 +320,22 @@ async function settle(record: LedgerRecord<BlobVersion>, deps: IngestDeps, state
   return deps.ledger.update<BlobVersion>(record, state, { ...rest, ...patch });
 }
 
+/** The version is settled either way; an inbox that could not be emptied now is emptied by the next delivery or sweep. */
+async function tidyInboxOrDefer(record: LedgerRecord<BlobVersion>, deps: IngestDeps): Promise<void> {
+  try {
+    await tidyInbox(record, deps);
+  } catch (error) {
+    deps.logger.log('warn', 'file.tidyDeferred', { blobRef: blobRef(record.value.name), ...errorLogFields(error) });
+  }
+}
+
 /** Deletes the inbox original once its copy is known to exist (and only that version). */
 async function tidyInbox(record: LedgerRecord<BlobVersion>, deps: IngestDeps): Promise<void> {
-  const copy = record.value.archivedAs ?? record.value.rejectedAs;
-  if (!copy && record.state !== 'superseded') return;
-  if (copy) {
-    const kept = await deps.store.stat(copy);
-    if (!kept || kept.size !== record.value.size) return;
-  }
+  // Superseded: the inbox holds another version now. Failed: the original stays where it is for an operator.
   if (record.state === 'superseded' || record.state === 'failed') return;
+  const copy = record.value.archivedAs ?? record.value.rejectedAs;
+  if (!copy) return;
+  const kept = await deps.store.stat(copy);
+  if (!kept || kept.size !== record.value.size) return;
   await deps.store.delete(record.value.name, { ifMatch: record.value.etag });
 }

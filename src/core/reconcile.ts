@@ -20,10 +20,14 @@ export async function reconcile(store: BlobStore, ledger: Ledger): Promise<strin
     switch (rec.state) {
       case 'staged':
       case 'uploaded':
-      case 'superseded':
         if (!v.archivedAs || !names.has(v.archivedAs)) problems.push(`${rec.state} version of ${v.name} has no received copy in the archive`);
         else accounted.add(v.archivedAs);
-        if (inInbox && rec.state !== 'superseded') problems.push(`${v.name} is ${rec.state} but still in the inbox`);
+        if (inInbox) problems.push(`${v.name} is ${rec.state} but still in the inbox`);
+        break;
+      case 'superseded':
+        // Replaced in the snapshot (its original archived), or overwritten by its producer before it was staged.
+        if (v.stagedName && (!v.archivedAs || !names.has(v.archivedAs))) problems.push(`superseded version of ${v.name} has no received copy in the archive`);
+        if (v.archivedAs) accounted.add(v.archivedAs);
         break;
       case 'rejected':
         if (!v.rejectedAs || !names.has(v.rejectedAs)) problems.push(`rejected version of ${v.name} has no quarantined copy`);
