@@ -12,18 +12,9 @@ import { FakeLedger } from '../support/fakeLedger';
 import { FakeReviewGraph } from '../support/fakeReviewGraph';
 import { ManualClock } from '../support/manualClock';
 import { MemoryLogger } from '../support/memoryLogger';
+import { testRoute } from '../support/route';
 
-const route: Route = {
-  source: 'BuildingAccessData',
-  catalogId: '3f6d2a8e-51b4-4c1d-9a77-0c2b5e9d4a10',
-  resourceId: '8b1e7c4d-2f90-4e6a-b3c5-71d0a9e2f6b4',
-  schema: 'graph-v1',
-  headerAliases: {},
-  delimiter: 'auto',
-  policy: { mode: 'strict' },
-  shrinkGuardRatio: 0.5,
-  maxFileBytes: 1e9,
-};
+const route: Route = testRoute();
 const DEF = '5a9c0e21-7d3b-4f58-8e16-c2b4a7d90f33';
 const INST = 'd7e4b9a0-13c6-4a2f-9b85-6f0e1c3a2d57';
 

@@ -9,18 +9,9 @@ import { FakeBlobStore } from '../support/fakeBlobStore';
 import { FakeLedger } from '../support/fakeLedger';
 import { ManualClock } from '../support/manualClock';
 import { MemoryLogger } from '../support/memoryLogger';
+import { testRoute } from '../support/route';
 
-const route: Route = {
-  source: 'Badges',
-  catalogId: '3f6d2a8e-51b4-4c1d-9a77-0c2b5e9d4a10',
-  resourceId: '8b1e7c4d-2f90-4e6a-b3c5-71d0a9e2f6b4',
-  schema: 'graph-v1',
-  headerAliases: {},
-  delimiter: 'auto',
-  policy: { mode: 'strict' },
-  shrinkGuardRatio: 0.5,
-  maxFileBytes: 10_000,
-};
+const route: Route = testRoute({ source: 'Badges', maxFileBytes: 10_000 });
 const GOOD =
   'principalId,principalType,permissionId,permissionName,permissionDescription,permissionType\r\n' +
   '6f1b6c1e-5b7a-4d8e-9a51-000000000001,user,door-a,Door A,Badge access,Physical\r\n';
