@@ -5,13 +5,11 @@
  */
 import { createReadStream, statSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { validateCsv, validateCsvIsolated } from '../src/core/csv';
+import { validateCsv } from '../src/core/csv';
 
 async function main(): Promise<void> {
   const file = process.argv[2]!;
   const schema = (process.argv[3] ?? 'entra-portal') as 'entra-portal';
-  // `isolated` is the job's ingest path (a worker thread with a capped young generation); `inThread` the bare validator.
-  const validate = process.argv[4] === 'isolated' ? validateCsvIsolated : validateCsv;
   const size = statSync(file).size;
   const discard = new Writable({
     write(_chunk, _encoding, callback) {
@@ -19,7 +17,7 @@ async function main(): Promise<void> {
     },
   });
   const started = process.hrtime.bigint();
-  const summary = await validate(createReadStream(file, { highWaterMark: 64 * 1024 }), { fileName: 'bench.csv', schema, declaredSize: size }, discard);
+  const summary = await validateCsv(createReadStream(file, { highWaterMark: 64 * 1024 }), { fileName: 'bench.csv', schema, declaredSize: size }, discard);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const usage = process.resourceUsage();
   process.stdout.write(

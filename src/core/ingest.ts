@@ -31,7 +31,7 @@ import { KIND_BLOB, KIND_SNAPSHOT, MAX_SNAPSHOT_FILES, TERMINAL_BLOB_STATES, typ
 
 export type { BlobVersion };
 import { routeForSource, type Route } from './routes';
-import { validateCsvIsolated, writeReports, type ValidationSummary } from './csv';
+import { validateCsv, writeReports, type ValidationSummary } from './csv';
 
 export interface IngestDeps {
   store: BlobStore;
@@ -153,8 +153,7 @@ async function validateAndStage(
   let input: Readable | undefined;
   try {
     input = await deps.store.openRead(info.name, { ifMatch: info.etag, signal: deps.signal });
-    // In a worker thread: its own event loop (callouts are answered meanwhile) and a capped young generation.
-    summary = await validateCsvIsolated(
+    summary = await validateCsv(
       input,
       {
         fileName: parsed.fileName,

@@ -2,7 +2,6 @@
  * CSV validation and normalisation: presets, the streaming validator, the canonical writer and the reports.
  * The sync job calls {@link validateCsv} on every file that lands and {@link writeReports} for refused ones.
  */
-export { validateCsvIsolated, VALIDATION_YOUNG_GENERATION_MB } from './isolated';
 export { validateCsv, describeIssue, parseOptions, MAX_REPORTED_ISSUES, DEFAULT_MAX_FIELD_LENGTH, DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_DROP_RATIO, DEFAULT_TOLERANT_RATIO } from './validate';
 export type { ValidateOptions, ValidationSummary, RowIssue, Rejection, ValidationWarning, FormulaPolicy, ShrinkGuardOptions, RowPolicy, Delimiter, DetectedEncoding } from './validate';
 export { SCHEMAS, schemaFor, headerKey } from './presets';
