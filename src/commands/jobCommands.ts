@@ -27,8 +27,9 @@ export const JOB_USAGE = `  sync [--dry-run] [--no-discover] [--verbose]
                        one sweep: ingest what waits in inbox/, discover Initializing reviews, fulfil pending requests
   status [--json] [--no-graph]
                        review requests, snapshots, and each request's upload session as Graph reports it
-  upload --instance <id> [--definition <id>] [--source <name>] [--dry-run]
-                       record a review request by hand and fulfil it now, with progress
+  upload --instance <id> [--definition <id>] [--source <name>] [--retry] [--dry-run]
+                       record a review request by hand and fulfil it now, with progress; --retry starts a failed
+                       request again (after its cause is fixed, while its window is open)
   routes discover --catalog <id>
                        list the catalog's custom data provided resources and print a route skeleton to paste
 `;
@@ -80,7 +81,14 @@ export async function statusCommand(args: string[], io: CommandIo): Promise<numb
 export async function uploadCommand(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { instance: { type: 'string' }, definition: { type: 'string' }, source: { type: 'string' }, 'dry-run': { type: 'boolean' }, verbose: { type: 'boolean' } },
+    options: {
+      instance: { type: 'string' },
+      definition: { type: 'string' },
+      source: { type: 'string' },
+      retry: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      verbose: { type: 'boolean' },
+    },
   });
   if (!values.instance) {
     io.err('upload needs --instance <review instance id>\n');
@@ -113,7 +121,18 @@ export async function uploadCommand(args: string[], io: CommandIo): Promise<numb
       io.out(`dry run: ${route.source} would upload ${snapshot?.value.files.length ?? 0} file(s) to review instance ${values.instance}\n`);
       continue;
     }
-    const { record } = await recordReviewRequest(runtime.ledger, route, { reviewDefinitionId: definitionId, reviewInstanceId: values.instance, origin: 'cli', startedAt }, runtime.clock.now(), log);
+    let { record } = await recordReviewRequest(runtime.ledger, route, { reviewDefinitionId: definitionId, reviewInstanceId: values.instance, origin: 'cli', startedAt }, runtime.clock.now(), log);
+    if (record.state === 'failed') {
+      if (!values.retry) {
+        io.out(`${route.source}: failed earlier (${record.value.reason ?? 'no reason recorded'}); pass --retry to start it again\n`);
+        failed++;
+        continue;
+      }
+      // Back to pending with its session and plan: fulfil adopts the session and sends only what is missing.
+      const { reason: _reason, errorCode: _code, lease: _lease, ...rest } = record.value;
+      record = await runtime.ledger.update<ReviewRequest>(record, 'pending', rest);
+      log.log('warn', 'review.request.retried', { source: route.source, reviewInstanceId: rest.reviewInstanceId });
+    }
     let lastPercent = -1;
     const outcome = await fulfilRequest(record.key, {
       ...runtime.deps(log, 'cli'),

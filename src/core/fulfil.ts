@@ -18,7 +18,7 @@
 import type { BlobStore } from './blobStore';
 import { SyncError, isSyncError } from './errors';
 import { KIND_BLOB, KIND_REQUEST, KIND_SNAPSHOT, type ReviewRequest, type Snapshot, type SnapshotFile } from './requests';
-import { blobRef, reviewArchiveFolder } from './layout';
+import { reviewArchiveFolder } from './layout';
 import type { Ledger, LedgerRecord } from './ledger';
 import { errorLogFields } from './log';
 import type { Clock, LogFields, Logger, ReopenableSource } from './ports';
@@ -274,4 +274,3 @@ async function markBlobUploaded(ledger: Ledger, blobKey: string, reviewInstanceI
   }
 }
 
-export { blobRef };

@@ -28,8 +28,6 @@ import type { Ledger, LedgerRecord } from './ledger';
 import { errorLogFields } from './log';
 import type { Clock, Logger } from './ports';
 import { KIND_BLOB, KIND_SNAPSHOT, MAX_SNAPSHOT_FILES, TERMINAL_BLOB_STATES, type BlobVersion, type Snapshot, type SnapshotFile } from './requests';
-
-export type { BlobVersion };
 import { routeForSource, type Route } from './routes';
 import { validateCsv, writeReports, type ValidationSummary } from './csv';
 

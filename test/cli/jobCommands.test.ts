@@ -67,6 +67,26 @@ describe('CLI job commands', () => {
     expect(json.sessions[review.reviewInstanceId]?.status).toBe('complete');
   });
 
+  it('upload --retry starts a failed request again once its cause is fixed; without --retry it says why it failed', async () => {
+    h = await startSyncHarness();
+    await h.deliver((await h.drop('export.csv', csv(row(1)))).name);
+    const review = h.startInstance();
+    h.emulator.admin.setAppRoles(h.emulator.clientId, ['AccessReview.Read.All']);
+    const refused = await run('upload', ['--instance', review.reviewInstanceId], h);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/^BuildingAccessData: failed \(Graph denied access/);
+    h.emulator.admin.setAppRoles(h.emulator.clientId, ['EntitlementManagement.ReadWrite.All', 'AccessReview.Read.All']);
+    const again = await run('upload', ['--instance', review.reviewInstanceId], h);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toMatch(/failed earlier \(Graph denied access.*\); pass --retry/);
+    const retried = await run('upload', ['--instance', review.reviewInstanceId, '--retry'], h);
+    expect(retried.code).toBe(0);
+    expect(retried.stdout).toMatch(/^BuildingAccessData: done session/);
+    expect(h.emulator.admin.state().sessions.filter((s) => s.referenceId === review.reviewInstanceId)).toEqual([
+      expect.objectContaining({ status: 'complete', files: [expect.objectContaining({ name: expect.stringMatching(/\.csv$/) })] }),
+    ]);
+  });
+
   it('upload refuses an instance that is not Initializing in a routed catalog, and needs --instance', async () => {
     h = await startSyncHarness();
     expect((await run('upload', [], h)).code).toBe(2);

@@ -108,7 +108,7 @@ export class GraphReviewClient implements ReviewGraph {
           const existing = await adopt();
           if (existing) return existing;
         }
-        const created = parseSession(await this.once('uploadSession.create', options, (trace) => this.request(this.paths.sessions(resource), trace, options).post(body)));
+        const created = parseSession(await this.once('uploadSession.create', (trace) => this.request(this.paths.sessions(resource), trace, options).post(body)));
         (options.logger ?? this.logger).log('info', 'upload.session.created', { uploadSessionId: created.id, reviewInstanceId: review.reviewInstanceId, shape: this.shape });
         return created;
       });
@@ -138,7 +138,7 @@ export class GraphReviewClient implements ReviewGraph {
   async getUploadSession(resource: ResourceRef, sessionId: string, options: GraphCallOptions = {}): Promise<UploadSession> {
     return this.retrying('uploadSession.get', options, async () =>
       parseSession(
-        await this.once('uploadSession.get', options, (trace) =>
+        await this.once('uploadSession.get', (trace) =>
           this.request(`${this.paths.sessions(resource)}/${encodeURIComponent(sessionId)}`, trace, options)
             .query({ $expand: 'files' })
             .get(),
@@ -167,7 +167,7 @@ export class GraphReviewClient implements ReviewGraph {
       const body = createMultipartBody(source);
       const onBytes = options.onProgress ? (sent: number) => options.onProgress?.({ name: source.name, bytesSent: sent, size: source.size }) : undefined;
       const session = parseSession(
-        await this.once('uploadSession.uploadFile', options, (trace) =>
+        await this.once('uploadSession.uploadFile', (trace) =>
           this.request(path, trace, options, new StreamingBody(body, onBytes)).post(''),
         ),
       );
@@ -185,7 +185,7 @@ export class GraphReviewClient implements ReviewGraph {
         if (session.status === 'complete') return session;
         if (session.status !== 'active') throw sessionNotActive('uploadSession.complete', sessionId, session.status);
       }
-      await this.once('uploadSession.complete', options, (trace) => this.request(path, trace, options).patch({ isUploadDone: true }));
+      await this.once('uploadSession.complete', (trace) => this.request(path, trace, options).patch({ isUploadDone: true }));
       const session = await this.getUploadSession(resource, sessionId, options);
       if (session.status !== 'complete') {
         throw new SyncError('upload.completionNotConfirmed', `Upload session ${sessionId} did not read back as complete after isUploadDone`, 'retry', {
@@ -200,7 +200,7 @@ export class GraphReviewClient implements ReviewGraph {
   async deleteUploadSession(resource: ResourceRef, sessionId: string, options: GraphCallOptions = {}): Promise<void> {
     const path = `${this.paths.sessionsForListAndDelete(resource)}/${encodeURIComponent(sessionId)}`;
     try {
-      await this.retrying('uploadSession.delete', options, () => this.once('uploadSession.delete', options, (trace) => this.request(path, trace, options).delete()));
+      await this.retrying('uploadSession.delete', options, () => this.once('uploadSession.delete', (trace) => this.request(path, trace, options).delete()));
     } catch (error) {
       // Already gone is what we wanted (a retried DELETE whose first attempt was applied).
       if (error instanceof GraphRequestError && error.status === 404) return;
@@ -262,7 +262,7 @@ export class GraphReviewClient implements ReviewGraph {
   }
 
   /** One HTTP exchange; every failure becomes a GraphRequestError carrying the trace's ids. */
-  private async once<T>(operation: string, _options: GraphCallOptions, send: (trace: RequestTrace) => Promise<T>): Promise<T> {
+  private async once<T>(operation: string, send: (trace: RequestTrace) => Promise<T>): Promise<T> {
     const trace = new RequestTrace();
     if (this.pendingTokenRefresh) {
       trace.freshToken = true;
@@ -353,7 +353,7 @@ export class GraphReviewClient implements ReviewGraph {
     while (first || next) {
       const target = next;
       const page = await this.retrying(operation, options, () =>
-        this.once(operation, options, (trace) => {
+        this.once(operation, (trace) => {
           if (target === undefined) return this.request(path, trace, options).query(encoded).get() as Promise<unknown>;
           return this.request(relativeNextLink(target, this.origin, this.paths.version), trace, options).get() as Promise<unknown>;
         }),
