@@ -19,6 +19,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CredentialSettings } from './adapters/credential';
 import { ConfigError } from './core/errors';
+import { isGuid } from './core/guid';
 import { GRAPH_API_SHAPES, type GraphApiShape } from './core/reviewGraph';
 import { SCHEMAS, headerKey } from './core/csv';
 import { SCHEMA_PRESETS, type Route, type RowPolicy, type SchemaPreset } from './core/routes';
@@ -51,7 +52,6 @@ export interface SyncConfig {
   calloutAllowedAppIds: string[];
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 export const DEFAULT_SWEEP_SCHEDULE = '0 */5 * * * *';
 const DEFAULT_MAX_FILE_BYTES = 2 * 1024 ** 3;
@@ -92,7 +92,7 @@ function parseRoute(raw: unknown, index: number, shape: GraphApiShape, problems:
     problems.push(`${where}.source must be a folder name (1-200 characters, no '/', '\\' or control characters)`);
   }
   for (const key of ['catalogId', 'resourceId'] as const) {
-    if (typeof r[key] !== 'string' || !GUID.test(r[key] as string)) problems.push(`${where}.${key} must be a GUID`);
+    if (typeof r[key] !== 'string' || !isGuid(r[key] as string)) problems.push(`${where}.${key} must be a GUID`);
   }
   const schema = (r.schema ?? (shape === 'beta-2025' ? 'legacy-2025' : 'graph-v1')) as SchemaPreset;
   if (!SCHEMA_PRESETS.includes(schema)) problems.push(`${where}.schema must be one of ${SCHEMA_PRESETS.join(', ')}`);
@@ -264,7 +264,7 @@ export function loadConfig(env: Env, options: { readFile?: (p: string) => string
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  for (const id of calloutAllowedAppIds) if (!GUID.test(id)) problems.push(`CALLOUT_ALLOWED_APP_IDS has "${id}", which is not a GUID`);
+  for (const id of calloutAllowedAppIds) if (!isGuid(id)) problems.push(`CALLOUT_ALLOWED_APP_IDS has "${id}", which is not a GUID`);
   if (problems.length > 0) throw new ConfigError(problems);
   return { storage, graph, credential, routes, sweepSchedule, deadlineWarningMinutes, calloutAllowedAppIds };
 }

@@ -9,6 +9,7 @@
  *
  * The `data.@odata.type` names differ between the template and the Graph namespace; both are recognised.
  */
+import { isGuid } from './guid';
 
 export type CalloutKind = 'uploadData' | 'applyDecisions';
 
@@ -24,7 +25,6 @@ export interface ParsedCallout {
 
 export type CalloutParseResult = { ok: true; callout: ParsedCallout } | { ok: false; status: 400; code: string; message: string };
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const UPLOAD_TYPES = new Set([
   '#microsoft.graph.customdataprovidedresourcerequestaccessreviewdatacalloutdata',
@@ -70,7 +70,7 @@ export function parseCallout(body: unknown): CalloutParseResult {
     };
     if (/apply/i.test(field(root, 'callbackDataType') ?? '')) kind = 'applyDecisions';
   }
-  const missing = (['reviewDefinitionId', 'reviewInstanceId', 'catalogId', 'resourceId'] as const).filter((k) => !ids[k] || !GUID.test(ids[k]!));
+  const missing = (['reviewDefinitionId', 'reviewInstanceId', 'catalogId', 'resourceId'] as const).filter((k) => !ids[k] || !isGuid(ids[k]!));
   if (missing.length > 0) return bad('callout.missingIds', `The callout lacks valid GUIDs for: ${missing.join(', ')}`);
   return {
     ok: true,

@@ -16,6 +16,7 @@ import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Parser, type InfoRecord, type Options as ParseOptions } from 'csv-parse';
 import { AbortedError, SyncError, ValidationError, isSyncError } from '../errors';
+import { isGuid } from '../guid';
 import type { RowPolicy } from '../routes';
 import { formatRecord } from './canonical';
 import { DelimiterSniffer, type Delimiter } from './delimiter';
@@ -145,7 +146,6 @@ export const DEFAULT_MAX_RECORD_BYTES = 256 * 1024;
 export const DEFAULT_MAX_DROP_RATIO = 0.5;
 export const DEFAULT_TOLERANT_RATIO = 0.05;
 
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 /** Any character that needs a closer look: C0 and C1 controls, DEL, line separators, bidi overrides. */
 // eslint-disable-next-line no-control-regex
 const SPECIAL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
@@ -478,7 +478,7 @@ class ValidationRun {
       case 'guid': {
         const t = raw.trim();
         if (t === '') return fail('required');
-        return GUID.test(t) ? t.toLowerCase() : fail('guid');
+        return isGuid(t) ? t.toLowerCase() : fail('guid');
       }
       case 'principalType': {
         const t = raw.trim();
@@ -492,7 +492,7 @@ class ValidationRun {
         for (const part of raw.split(LIST_SEPARATOR)) {
           const t = part.trim();
           if (t === '') continue;
-          if (!GUID.test(t)) return fail('guidList');
+          if (!isGuid(t)) return fail('guidList');
           const g = t.toLowerCase();
           if (!seen.includes(g)) seen.push(g);
         }
