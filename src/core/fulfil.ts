@@ -16,13 +16,13 @@
  * deadline leaves room for it; otherwise the request fails rather than complete a session with wrong data.
  */
 import type { BlobStore } from './blobStore';
-import { SyncError, isSyncError } from './errors';
+import { GraphRequestError, SyncError, isSyncError } from './errors';
 import { KIND_BLOB, KIND_REQUEST, KIND_SNAPSHOT, type ReviewRequest, type Snapshot, type SnapshotFile } from './requests';
 import { reviewArchiveFolder } from './layout';
 import type { Ledger, LedgerRecord } from './ledger';
 import { errorLogFields } from './log';
 import type { Clock, LogFields, Logger, ReopenableSource } from './ports';
-import type { ResourceRef, ReviewGraph, UploadProgress, UploadSession } from './reviewGraph';
+import type { GraphCallOptions, ResourceRef, ReviewGraph, UploadProgress, UploadSession } from './reviewGraph';
 import { routeForSource, type Route } from './routes';
 
 export interface FulfilDeps {
@@ -105,7 +105,7 @@ export async function fulfilRequest(key: string, deps: FulfilDeps): Promise<Fulf
     await lease();
     log('info', 'fulfil.started', { files: plan.length, bytes: plan.reduce((n, f) => n + f.size, 0) });
     const options = { deadline: request.deadline, signal: deps.signal, logger: deps.logger };
-    let session = await deps.graph.createUploadSession(resource, review, options);
+    let session = await openSession(deps.graph, resource, review, record.value.sessionId, options);
     if (session.id !== record.value.sessionId) await lease({ sessionId: session.id });
 
     if (session.status === 'complete') {
@@ -160,6 +160,27 @@ export async function fulfilRequest(key: string, deps: FulfilDeps): Promise<Fulf
     }
     return fail(record, deps, error.code, error.message, error.context.requestId, error);
   }
+}
+
+/**
+ * The request's session: read directly when the ledger already knows it (a resumed request), so that no create is sent
+ * only to be refused; otherwise adopt-or-create. A known session that has since gone (deleted) falls back to the latter.
+ */
+async function openSession(
+  graph: ReviewGraph,
+  resource: ResourceRef,
+  review: { reviewDefinitionId: string; reviewInstanceId: string },
+  knownSessionId: string | undefined,
+  options: GraphCallOptions,
+): Promise<UploadSession> {
+  if (knownSessionId) {
+    try {
+      return await graph.getUploadSession(resource, knownSessionId, options);
+    } catch (error) {
+      if (!(error instanceof GraphRequestError && error.status === 404)) throw error;
+    }
+  }
+  return graph.createUploadSession(resource, review, options);
 }
 
 /** Files in the session that the plan does not account for: unknown names, wrong sizes, or a name twice. */

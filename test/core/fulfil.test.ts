@@ -124,6 +124,27 @@ describe('fulfil', () => {
     expect(graph.sessions[0]!.status).toBe('complete');
   });
 
+  it('resumes through the session the ledger knows: no create is sent only to be refused', async () => {
+    await snapshot(await stage('a.csv', 'x1'));
+    graph.failNext('upload');
+    expect(await fulfilRequest(key, deps)).toBe('retryLater');
+    graph.calls.length = 0;
+    expect(await fulfilRequest(key, deps)).toBe('done');
+    expect(graph.calls).toEqual(['get', 'upload', 'get', 'complete']);
+  });
+
+  it('falls back to adopt-or-create when the session the ledger knows has gone', async () => {
+    await snapshot(await stage('a.csv', 'x1'));
+    graph.failNext('upload');
+    await fulfilRequest(key, deps);
+    const gone = graph.sessions[0]!.id;
+    graph.sessions.length = 0;
+    expect(await fulfilRequest(key, deps)).toBe('done');
+    expect(graph.sessions).toHaveLength(1);
+    expect(graph.sessions[0]!.id).not.toBe(gone);
+    expect(await request()).toMatchObject({ state: 'done', sessionId: graph.sessions[0]!.id });
+  });
+
   it('keeps the plan frozen: a snapshot change after the first upload does not mix into the session', async () => {
     const a = await stage('a.csv', 'v1');
     await snapshot(a);
