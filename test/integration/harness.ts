@@ -4,7 +4,7 @@
  */
 import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from '@azure/functions';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { text } from 'node:stream/consumers';
@@ -189,6 +189,7 @@ export async function startSyncHarness(options: { shape?: GraphApiShape; extraRo
       setRuntime(undefined);
       await runtime.close();
       await emulator.close();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
   return harness;
