@@ -332,6 +332,24 @@ describe('D13 ids and principal types', () => {
     expect(bad.summary.issues).toEqual([{ line: 2, column: 'EntitlementOwners_Users', rule: 'EntitlementOwners_Users.guidList' }]);
   });
 
+  test('cells that look canonical already are checked as strictly as any other', async () => {
+    const header = 'principalId,principalType,permissionId,permissionName,permissionDescription,permissionType,ScopeId,ScopeDisplayName,EntitlementOwners_Users,EntitlementOwners_Groups,CustomData';
+    // A repeat in an otherwise canonical list is still removed; a list with an upper-case digit group is lowered.
+    const { summary, output } = await validate(
+      crlf(header, `${guid(1)},EntraIdUser,p1,n,d,t,app1,App,"${guid(7)},${guid(7)}","${guid(8).toUpperCase()},${guid(9)}",x`),
+      { schema: 'entra-portal' },
+    );
+    expect(summary.outcome).toBe('accepted');
+    expect(output).toBe(crlf(header, `${guid(1)},EntraIdUser,p1,n,d,t,app1,App,${guid(7)},"${guid(8)},${guid(9)}",x`));
+    // 36 characters with a dash out of place, or one too many, are not GUIDs.
+    const shifted = `${guid(1).slice(0, 7)}-${guid(1).slice(8)}`.slice(0, 36);
+    const bad = await validate(crlf(G6, `${shifted},user,p1,n,d,t`, `${guid(2)}0,user,p2,n,d,t`, `${guid(3)},user,p3,n,d,t`));
+    expect(bad.summary.issues).toEqual([
+      { line: 2, column: 'principalId', rule: 'principalId.guid' },
+      { line: 3, column: 'principalId', rule: 'principalId.guid' },
+    ]);
+  });
+
   test('legacy-2025 preset', async () => {
     const header = 'PrincipalAADId,ResourceId,ResourceName,ResourceDescription,ResourceType,PermissionId,PermissionName,PermissionDescription,PermissionType,ResourceOwners';
     const { summary, output } = await validate(crlf(header.toLowerCase(), `${guid(1)},r1,Res,desc,app,p1,Read,,,${guid(2)}`), { schema: 'legacy-2025' });
@@ -467,6 +485,12 @@ describe('delimiters and output', () => {
     const tab = await validate(crlf(G6.replace(/,/g, '\t'), `${guid(1)}\tuser\tp1\tn, m\td\tt`), {}, 5);
     expect(tab.summary.delimiter).toBe('\t');
     expect(tab.output).toBe(crlf(G6, `${guid(1)},user,p1,"n, m",d,t`));
+  });
+
+  test('a header that ends the file without a line end is checked like any other', async () => {
+    const { summary, output } = await validate('principalId,principalType,permissionId');
+    expect(summary.rejection).toMatchObject({ code: 'header.missing', line: 1, column: 'permissionName' });
+    expect(output).toBe('');
   });
 
   test('a set delimiter is used as given', async () => {

@@ -26,6 +26,11 @@ export function hash64(s: string): void {
     h1 = Math.imul(h1 ^ ch, 2654435761);
     h2 = Math.imul(h2 ^ ch, 1597334677);
   }
+  finish(h1, h2);
+}
+
+/** The final cross-mix of both lanes into {@link lastHash}. */
+function finish(h1: number, h2: number): void {
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
   h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
@@ -63,6 +68,30 @@ export class Hash64Set {
   /** Hashes `key` and adds it; true when it was not in the set yet. */
   addString(key: string): boolean {
     hash64(key);
+    return this.add(lastHash.hi, lastHash.lo);
+  }
+
+  /**
+   * Adds the key `parts[indexes[0]] + "\u0000" + parts[indexes[1]] + …` (the same hash as {@link addString} of that
+   * string) without building the string; true when it was not in the set yet.
+   */
+  addJoined(parts: readonly string[], indexes: readonly number[]): boolean {
+    let h1 = 0xdeadbeef;
+    let h2 = 0x41c6ce57;
+    for (let k = 0; k < indexes.length; k++) {
+      if (k > 0) {
+        // The separator U+0000: h ^ 0 is h.
+        h1 = Math.imul(h1, 2654435761);
+        h2 = Math.imul(h2, 1597334677);
+      }
+      const s = parts[indexes[k]!]!;
+      for (let i = 0; i < s.length; i++) {
+        const ch = s.charCodeAt(i);
+        h1 = Math.imul(h1 ^ ch, 2654435761);
+        h2 = Math.imul(h2 ^ ch, 1597334677);
+      }
+    }
+    finish(h1, h2);
     return this.add(lastHash.hi, lastHash.lo);
   }
 

@@ -8,5 +8,5 @@ export { SCHEMAS, schemaFor, headerKey } from './presets';
 export type { SchemaDefinition, ColumnSpec, ColumnKind, SchemaPreset } from './presets';
 export { writeReports, formatSummaryText, neutraliseCell } from './report';
 export type { Reports, ReportContext } from './report';
-export { formatField, formatRecord, formatTable } from './canonical';
+export { CanonicalChunker, formatField, formatRecord, formatTable } from './canonical';
 export { Hash64Set, hash64 } from './hashSet';

@@ -12,13 +12,13 @@
  * schema calls it) and a rule; csv-parse's errors (which quote records) are mapped to our own codes by their `code`.
  */
 import { createHash } from 'node:crypto';
-import { Writable, type Readable } from 'node:stream';
+import { Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Parser, type InfoRecord, type Options as ParseOptions } from 'csv-parse';
+import { Parser, type Info, type Options as ParseOptions } from 'csv-parse';
 import { AbortedError, SyncError, ValidationError, isSyncError } from '../errors';
 import { isGuid } from '../guid';
 import type { RowPolicy } from '../routes';
-import { formatRecord } from './canonical';
+import { CanonicalChunker } from './canonical';
 import { DelimiterSniffer, type Delimiter } from './delimiter';
 import { Utf8Normaliser, type DetectedEncoding } from './decode';
 import { Hash64Set } from './hashSet';
@@ -199,13 +199,9 @@ export async function validateCsv(input: Readable, options: ValidateOptions, out
 
   const decoder = new Utf8Normaliser({ fileName: options.fileName, maxBytes: options.maxFileBytes, onProgress: options.onProgress });
   run.decoder = decoder;
-  const parser = new Parser({
-    ...parseOptions(),
-    delimiter: run.delimiter ?? ',',
-    max_record_size: run.maxRecordBytes,
-    // on_record returns the canonical line (a string), which csv-parse's types (record in, record out) do not foresee.
-    on_record: ((record: string[], info: InfoRecord) => run.onRecord(record, info)) as unknown as ParseOptions['on_record'],
-  });
+  const parser = new RecordParser({ ...parseOptions(), delimiter: run.delimiter ?? ',', max_record_size: run.maxRecordBytes }, (record, info) =>
+    run.onRecord(record, info),
+  );
   run.parser = parser;
   const sink = run.createSink(output);
 
@@ -251,6 +247,44 @@ export async function validateCsv(input: Readable, options: ValidateOptions, out
   return run.summary(final);
 }
 
+/**
+ * csv-parse's Parser, with each record handed to `onRecord` the moment it is complete (with the parser's live `info`)
+ * and only what `onRecord` returns passed on. Not csv-parse's own `on_record` option: for every record that builds
+ * two object-spread copies of `info`, and V8 kept about 13% of the young generation alive across collections with
+ * them (measured with --trace-gc-nvp on 100 MB: the young generation grew from 1 to 16 MB and peak RSS from 54 to
+ * 93 MB, csv-parse alone). Errors thrown by `onRecord` fail the stream at the end of the chunk being parsed.
+ */
+class RecordParser extends Parser {
+  private failure: unknown;
+
+  constructor(
+    options: ParseOptions,
+    private readonly onRecord: (record: string[], info: Info) => Buffer | null,
+  ) {
+    super(options);
+  }
+
+  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (this.failure !== undefined) return false;
+    if (chunk === null) return super.push(null, encoding);
+    try {
+      const out = this.onRecord(chunk as string[], this.info);
+      return out === null ? true : super.push(out);
+    } catch (error) {
+      this.failure = error;
+      return false;
+    }
+  }
+
+  override _transform(chunk: Buffer, encoding: BufferEncoding, callback: TransformCallback): void {
+    super._transform(chunk, encoding, (error) => callback(error ?? (this.failure as Error | undefined)));
+  }
+
+  override _flush(callback: TransformCallback): void {
+    super._flush((error) => callback(error ?? (this.failure as Error | undefined)));
+  }
+}
+
 /** The state of one validation; its methods are the pipeline's callbacks. */
 class ValidationRun {
   readonly schema: SchemaDefinition;
@@ -266,6 +300,8 @@ class ValidationRun {
   private readonly aliases = new Map<string, string>();
   private readonly byKey = new Map<string, ColumnSpec>();
   private readonly allowedTypes = new Map<string, string>();
+  /** The accepted principal types exactly as the preset spells them: most cells, with no lower-casing. */
+  private readonly exactTypes = new Map<string, string>();
   private readonly keyIndexes: number[];
   private readonly principalIndex: number;
   private readonly tolerantMaxRows: number | undefined;
@@ -293,8 +329,9 @@ class ValidationRun {
   readonly issuesByRule: Record<string, number> = {};
   readonly issues: RowIssue[] = [];
   readonly warnings: ValidationWarning[] = [];
-  private readonly out: string[] = [];
-  private outChars = 0;
+  private readonly canonical = new CanonicalChunker();
+  /** The canonical values of the row being checked; one array for the whole file. */
+  private values: string[] = [];
 
   constructor(options: ValidateOptions) {
     this.options = options;
@@ -320,7 +357,10 @@ class ValidationRun {
       }
       this.aliases.set(headerKey(from), target.name);
     }
-    for (const t of this.schema.principalTypes?.accepted ?? []) this.allowedTypes.set(t.toLowerCase(), this.schema.principalTypes!.canonical);
+    for (const t of this.schema.principalTypes?.accepted ?? []) {
+      this.allowedTypes.set(t.toLowerCase(), this.schema.principalTypes!.canonical);
+      this.exactTypes.set(t, this.schema.principalTypes!.canonical);
+    }
     const names = this.schema.columns.map((c) => c.name);
     this.keyIndexes = this.schema.keyColumns.map((k) => names.indexOf(k));
     this.principalIndex = names.indexOf(this.schema.principalColumn);
@@ -354,7 +394,7 @@ class ValidationRun {
   }
 
   /** csv-parse's `on_record`: the header on the first call, a data row after. Returns the canonical line or null. */
-  onRecord(fields: string[], info: InfoRecord): string | null {
+  onRecord(fields: string[], info: Info): Buffer | null {
     // Physical lines: csv-parse counts a quoted CRLF as two lines, so the start line is derived from the previous
     // record's end, the blank lines skipped since, and the line breaks inside this record's fields.
     const skipped = info.empty_lines - this.emptyLinesSeen;
@@ -379,7 +419,7 @@ class ValidationRun {
     return this.lastEndLine + 1 + Math.max(0, empty - this.emptyLinesSeen);
   }
 
-  private onHeader(fields: string[], line: number): string | null {
+  private onHeader(fields: string[], line: number): Buffer | null {
     const index: number[] = new Array<number>(this.schema.columns.length).fill(-1);
     const names = this.schema.columns.map((c) => c.name);
     const duplicates: string[] = [];
@@ -421,7 +461,8 @@ class ValidationRun {
     }
     this.columnIndex = index;
     this.headerFields = fields.length;
-    return this.emit(formatRecord(names));
+    this.values = new Array<string>(names.length).fill('');
+    return this.emit(names);
   }
 
   private warnExtraColumns(fields: readonly string[], extras: readonly number[], line: number, showNames: boolean): void {
@@ -438,14 +479,14 @@ class ValidationRun {
     if (extras.length > 20) this.warnings.push({ code: 'header.extraColumn', line, count: extras.length - 20, message: `${extras.length - 20} more columns were dropped.` });
   }
 
-  private onRow(fields: string[], line: number): string | null {
+  private onRow(fields: string[], line: number): Buffer | null {
     if (fields.length !== this.headerFields) {
       this.addIssue({ line, rule: 'row.columnCount' });
       return this.rowRejected();
     }
     const columns = this.schema.columns;
     const index = this.columnIndex!;
-    const values: string[] = new Array<string>(columns.length);
+    const values = this.values;
     let bad = false;
     for (let j = 0; j < columns.length; j++) {
       const spec = columns[j]!;
@@ -457,53 +498,52 @@ class ValidationRun {
       values[j] = value;
     }
     if (bad) return this.rowRejected();
-    let key = values[this.keyIndexes[0]!]!;
-    for (let k = 1; k < this.keyIndexes.length; k++) key += `\u0000${values[this.keyIndexes[k]!]!}`;
-    if (!this.keys.addString(key)) {
+    if (!this.keys.addJoined(values, this.keyIndexes)) {
       this.addIssue({ line, rule: 'row.duplicate' });
       return this.rowRejected();
     }
     this.principals.addString(values[this.principalIndex]!);
     this.accepted++;
-    return this.emit(formatRecord(values));
+    return this.emit(values);
   }
 
   /** The canonical value of a cell, or undefined after recording the cell's first failing rule. */
   private checkCell(spec: ColumnSpec, raw: string): string | undefined {
-    const fail = (check: string): undefined => {
-      this.addIssue({ line: this.currentLine, column: spec.name, rule: `${spec.name}.${check}` });
-      return undefined;
-    };
     switch (spec.kind) {
       case 'guid': {
+        // The common case (already a lower-case GUID) costs no new string.
+        if (isLowerGuidAt(raw, 0) && raw.length === 36) return raw;
         const t = raw.trim();
-        if (t === '') return fail('required');
-        return isGuid(t) ? t.toLowerCase() : fail('guid');
+        if (t === '') return this.fail(spec, 'required');
+        return isGuid(t) ? t.toLowerCase() : this.fail(spec, 'guid');
       }
       case 'principalType': {
+        const canonical = this.exactTypes.get(raw);
+        if (canonical !== undefined) return canonical;
         const t = raw.trim();
-        if (t === '') return fail('required');
-        return this.allowedTypes.get(t.toLowerCase()) ?? fail('allowed');
+        if (t === '') return this.fail(spec, 'required');
+        return this.allowedTypes.get(t.toLowerCase()) ?? this.fail(spec, 'allowed');
       }
       case 'guidList': {
-        if (raw.length > this.maxFieldLength) return fail('tooLong');
+        if (raw.length > this.maxFieldLength) return this.fail(spec, 'tooLong');
+        if (isCanonicalGuidList(raw)) return raw;
         if (raw.trim() === '') return '';
         const seen: string[] = [];
         for (const part of raw.split(LIST_SEPARATOR)) {
           const t = part.trim();
           if (t === '') continue;
-          if (!isGuid(t)) return fail('guidList');
+          if (!isGuid(t)) return this.fail(spec, 'guidList');
           const g = t.toLowerCase();
           if (!seen.includes(g)) seen.push(g);
         }
         return seen.join(',');
       }
       case 'text': {
-        if (spec.required && raw.trim() === '') return fail('required');
-        if (raw.length > this.maxFieldLength) return fail('tooLong');
-        if (SPECIAL.test(raw) && (CONTROL.test(raw) || (!spec.multiline && LINE_BREAK.test(raw)))) return fail('controlChar');
+        if (spec.required && raw.trim() === '') return this.fail(spec, 'required');
+        if (raw.length > this.maxFieldLength) return this.fail(spec, 'tooLong');
+        if (SPECIAL.test(raw) && (CONTROL.test(raw) || (!spec.multiline && LINE_BREAK.test(raw)))) return this.fail(spec, 'controlChar');
         if (FORMULA_LEAD.test(raw) && !PLAIN_NUMBER.test(raw)) {
-          if (this.formulaCells === 'reject') return fail('formula');
+          if (this.formulaCells === 'reject') return this.fail(spec, 'formula');
           if (this.formulaCells === 'neutralise') {
             this.neutralised++;
             return `'${raw}`;
@@ -512,6 +552,12 @@ class ValidationRun {
         return raw;
       }
     }
+  }
+
+  /** Records the cell's failing rule; returns undefined, the "no canonical value" of {@link checkCell}. */
+  private fail(spec: ColumnSpec, check: string): undefined {
+    this.addIssue({ line: this.currentLine, column: spec.name, rule: `${spec.name}.${check}` });
+    return undefined;
   }
 
   private rowRejected(): null {
@@ -535,23 +581,13 @@ class ValidationRun {
   }
 
   /**
-   * Collects canonical lines and hands csv-parse a 64 KB batch now and then instead of one line per record: the
+   * Writes a canonical record and hands csv-parse a 64 KB chunk now and then instead of one line per record: the
    * object stream between the parser and the sink then moves a few items per chunk, not thousands. The sink takes
    * what is left at the end.
    */
-  private emit(line: string): string | null {
+  private emit(record: readonly string[]): Buffer | null {
     if (!this.writing) return null;
-    this.out.push(line);
-    this.outChars += line.length;
-    if (this.outChars < 64 * 1024) return null;
-    return this.takeBatch();
-  }
-
-  private takeBatch(): string {
-    const batch = this.out.join('');
-    this.out.length = 0;
-    this.outChars = 0;
-    return batch;
+    return this.canonical.add(record);
   }
 
   private addIssue(issue: RowIssue): void {
@@ -576,12 +612,11 @@ class ValidationRun {
 
   /** The stream stage after the parser: batches canonical lines, hashes them and writes them with backpressure. */
   createSink(output: Writable | undefined): Writable {
-    const write = (text: string, callback: (error?: Error | null) => void): void => {
-      if (text.length === 0 || !this.writing) {
+    const write = (buffer: Buffer, callback: (error?: Error | null) => void): void => {
+      if (buffer.length === 0 || !this.writing) {
         callback();
         return;
       }
-      const buffer = Buffer.from(text, 'utf8');
       this.hash.update(buffer);
       this.bytesOut += buffer.length;
       if (!output || output.write(buffer)) {
@@ -605,8 +640,8 @@ class ValidationRun {
     return new Writable({
       objectMode: true,
       highWaterMark: 4,
-      write: (batch: string, _encoding, callback) => write(batch, callback),
-      final: (callback) => write(this.takeBatch(), callback),
+      write: (chunk: Buffer, _encoding, callback) => write(chunk, callback),
+      final: (callback) => write(this.canonical.take(), callback),
     });
   }
 
@@ -740,6 +775,46 @@ class ValidationRun {
       limits: { maxFieldLength: this.maxFieldLength, maxRecordBytes: this.maxRecordBytes, formulaCells: this.formulaCells },
     };
   }
+}
+
+const DASH = 0x2d;
+const COMMA = 0x2c;
+
+/** A lower-case 8-4-4-4-12 GUID at `start` of `s` (what follows is not looked at); char codes, so no new string. */
+function isLowerGuidAt(s: string, start: number): boolean {
+  if (s.length < start + 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = s.charCodeAt(start + i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== DASH) return false;
+    } else if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * True when a GUID list is already canonical (lower-case GUIDs joined by single commas, none repeated, no spaces):
+ * then the cell is its own canonical value. Anything else takes the general path.
+ */
+function isCanonicalGuidList(s: string): boolean {
+  if (s.length % 37 !== 36) return false;
+  const count = (s.length + 1) / 37;
+  // Pairwise comparison below is quadratic; long lists take the general path.
+  if (count > 16) return false;
+  for (let k = 0; k < count; k++) {
+    const start = k * 37;
+    if (!isLowerGuidAt(s, start)) return false;
+    if (k < count - 1 && s.charCodeAt(start + 36) !== COMMA) return false;
+    for (let j = 0; j < k; j++) if (sameGuidAt(s, j * 37, start)) return false;
+  }
+  return true;
+}
+
+function sameGuidAt(s: string, a: number, b: number): boolean {
+  for (let i = 0; i < 36; i++) if (s.charCodeAt(a + i) !== s.charCodeAt(b + i)) return false;
+  return true;
 }
 
 function positive(value: number | undefined, name: string): number | undefined {
