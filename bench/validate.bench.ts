@@ -122,9 +122,11 @@ export async function run(args: readonly string[]): Promise<void> {
         distinctPrincipals: c.distinctPrincipals,
         seconds: Number(c.seconds.toFixed(1)),
         MBps: mbps(bigGen.bytes, c.seconds),
-        peakRssMB: Number((c.maxRssBytes / MB).toFixed(1)),
+        // The bound is read in decimal megabytes (150,000,000 bytes), the stricter reading; MiB shown beside it.
+        peakRssMB: Number((c.maxRssBytes / 1e6).toFixed(1)),
+        peakRssMiB: Number((c.maxRssBytes / MB).toFixed(1)),
         boundMB: 150,
-        withinBound: c.maxRssBytes < 150 * MB,
+        withinBound: c.maxRssBytes < 150e6,
       },
     };
     console.log(JSON.stringify(result, null, 2));
