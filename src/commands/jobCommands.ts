@@ -25,7 +25,7 @@ function logger(io: CommandIo, verbose: boolean): Logger {
 
 export const JOB_USAGE = `  sync [--dry-run] [--no-discover] [--verbose]
                        one sweep: ingest what waits in inbox/, discover Initializing reviews, fulfil pending requests
-  status [--json] [--no-graph]
+  status [--json] [--all] [--no-graph]
                        review requests, snapshots, and each request's upload session as Graph reports it
   upload --instance <id> [--definition <id>] [--source <name>] [--retry] [--dry-run]
                        record a review request by hand and fulfil it now, with progress; --retry starts a failed
@@ -43,9 +43,9 @@ export async function syncCommand(args: string[], io: CommandIo): Promise<number
 }
 
 export async function statusCommand(args: string[], io: CommandIo): Promise<number> {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean' }, 'no-graph': { type: 'boolean' } } });
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean' }, 'no-graph': { type: 'boolean' }, all: { type: 'boolean' } } });
   const runtime = await io.runtime();
-  const status = await collectStatus({ ledger: runtime.ledger, routes: runtime.config.routes, clock: runtime.clock });
+  const status = await collectStatus({ ledger: runtime.ledger, routes: runtime.config.routes, clock: runtime.clock }, { all: values.all === true });
   const sessions: Record<string, unknown> = {};
   if (values['no-graph'] !== true) {
     for (const r of status.requests.filter((x) => x.sessionId)) {
@@ -63,6 +63,7 @@ export async function statusCommand(args: string[], io: CommandIo): Promise<numb
   }
   io.out(`Routes: ${status.routes.map((r) => r.source).join(', ') || 'none'}\n\nReview requests:\n`);
   if (status.requests.length === 0) io.out('  none yet\n');
+  if (status.finishedNotListed > 0) io.out(`  (${status.finishedNotListed} older finished requests not listed; --all lists them)\n`);
   for (const r of status.requests) {
     io.out(`  ${r.reviewInstanceId}  ${r.source}  ${r.state.padEnd(9)} deadline ${new Date(r.deadline).toISOString()}${r.reason ? `  (${r.reason})` : ''}\n`);
     const s = sessions[r.reviewInstanceId] as { status?: string; files?: { name: string; size: number }[]; error?: string } | undefined;

@@ -154,23 +154,50 @@ async function warnIfNear(key: string, deps: SweepDeps, report: SweepReport): Pr
   await deps.ledger.update(record, record.state, { ...record.value, warnedAt: deps.clock.now() }).catch(() => undefined);
 }
 
-/** Builds the status document from the ledger: requests by state, snapshots per source. */
-export async function collectStatus(deps: Pick<SweepDeps, 'ledger' | 'routes' | 'clock'>): Promise<{
+/** Finished requests (done or failed) received longer ago than this drop out of the status document. */
+export const STATUS_RECENT_MS = 30 * 24 * 60 * 60_000;
+/** At most this many finished requests are listed, newest first; open ones are always listed. */
+export const STATUS_MAX_FINISHED = 200;
+
+export interface StatusDocument {
   generatedAt: string;
+  /** Every request in the ledger, counted by state (also those not listed). */
+  counts: Record<string, number>;
+  /** Open requests, then finished ones from the last {@link STATUS_RECENT_MS}, newest first. */
   requests: (ReviewRequest & { state: string })[];
+  /** Finished requests left out of `requests` (older, or past {@link STATUS_MAX_FINISHED}); the ledger keeps them. */
+  finishedNotListed: number;
   snapshots: Snapshot[];
   routes: { source: string; catalogId: string; resourceId: string }[];
-}> {
-  const requests: (ReviewRequest & { state: string })[] = [];
+}
+
+/**
+ * Builds the status document from the ledger: requests by state, snapshots per source. A status read every sweep
+ * must not grow with years of history, so finished requests are listed for a recent window only (`all` lists every
+ * one, for the CLI).
+ */
+export async function collectStatus(deps: Pick<SweepDeps, 'ledger' | 'routes' | 'clock'>, options: { all?: boolean } = {}): Promise<StatusDocument> {
+  const now = deps.clock.now();
+  const open: (ReviewRequest & { state: string })[] = [];
+  const finished: (ReviewRequest & { state: string })[] = [];
+  const counts: Record<string, number> = {};
   for await (const r of deps.ledger.list<ReviewRequest>(KIND_REQUEST)) {
+    counts[r.state] = (counts[r.state] ?? 0) + 1;
     const { lease: _lease, ...value } = r.value;
-    requests.push({ ...value, state: r.state });
+    const entry = { ...value, state: r.state };
+    if (r.state === 'done' || r.state === 'failed') finished.push(entry);
+    else open.push(entry);
   }
+  const newestFirst = (a: ReviewRequest, b: ReviewRequest): number => b.receivedAt - a.receivedAt;
+  finished.sort(newestFirst);
+  const listed = options.all ? finished : finished.filter((r) => now - r.receivedAt <= STATUS_RECENT_MS).slice(0, STATUS_MAX_FINISHED);
   const snapshots: Snapshot[] = [];
   for await (const s of deps.ledger.list<Snapshot>(KIND_SNAPSHOT)) snapshots.push(s.value);
   return {
-    generatedAt: new Date(deps.clock.now()).toISOString(),
-    requests: requests.sort((a, b) => b.receivedAt - a.receivedAt),
+    generatedAt: new Date(now).toISOString(),
+    counts,
+    requests: [...open.sort(newestFirst), ...listed],
+    finishedNotListed: finished.length - listed.length,
     snapshots,
     routes: deps.routes.map((r) => ({ source: r.source, catalogId: r.catalogId, resourceId: r.resourceId })),
   };
@@ -185,6 +212,10 @@ async function writeStatus(deps: SweepDeps, report: SweepReport): Promise<void> 
     `Generated ${status.generatedAt}. Last sweep: ${report.failedSteps.length ? `steps failed: ${report.failedSteps.join(', ')}` : 'all steps ran'}.`,
     '',
     '## Review requests',
+    '',
+    `By state: ${Object.entries(status.counts).map(([state, n]) => `${state} ${n}`).join(', ') || 'none yet'}.${
+      status.finishedNotListed > 0 ? ` ${status.finishedNotListed} finished requests older than ${STATUS_RECENT_MS / 86_400_000} days (or past the newest ${STATUS_MAX_FINISHED}) are not listed; \`accessreview-sync status --all\` lists them.` : ''
+    }`,
     '',
     '| source | review instance | state | deadline | session | reason |',
     '|---|---|---|---|---|---|',
