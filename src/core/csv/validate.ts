@@ -252,7 +252,7 @@ export async function validateCsv(input: Readable, options: ValidateOptions, out
  * and only what `onRecord` returns passed on. Not csv-parse's own `on_record` option: for every record that builds
  * two object-spread copies of `info`, and V8 kept about 13% of the young generation alive across collections with
  * them (measured with --trace-gc-nvp on 100 MB: the young generation grew from 1 to 16 MB and peak RSS from 54 to
- * 93 MB, csv-parse alone). Errors thrown by `onRecord` fail the stream at the end of the chunk being parsed.
+ * 93 MiB, csv-parse alone). Errors thrown by `onRecord` fail the stream at the end of the chunk being parsed.
  */
 class RecordParser extends Parser {
   private failure: unknown;
