@@ -16,9 +16,9 @@ import type { BlobStore } from './blobStore';
 import { errorLogFields } from './log';
 import { fulfilRequest, type FulfilDeps, type FulfilOutcome } from './fulfil';
 import { ingestBlob, type IngestDeps } from './ingest';
-import { INBOX, STAGED, STATUS_JSON, STATUS_MD } from './layout';
+import { INBOX, STAGED, STATUS_JSON, STATUS_MD, pendingName } from './layout';
 import type { Ledger } from './ledger';
-import { KIND_REQUEST, KIND_SNAPSHOT, recordReviewRequest, type ReviewRequest, type Snapshot } from './requests';
+import { KIND_BLOB, KIND_REQUEST, KIND_SNAPSHOT, recordReviewRequest, type BlobVersion, type ReviewRequest, type Snapshot } from './requests';
 import type { Route } from './routes';
 
 export interface SweepDeps extends FulfilDeps, IngestDeps {
@@ -236,24 +236,31 @@ async function writeStatus(deps: SweepDeps, report: SweepReport): Promise<void> 
   await deps.store.write(STATUS_MD, Buffer.from(`${lines.join('\n')}\n`), { contentType: 'text/markdown; charset=utf-8' });
 }
 
-/** A `_pending` canonical file older than this belongs to a validation that died; its blob version is retried. */
-const PENDING_ORPHAN_MS = 60 * 60_000;
+/**
+ * A `_pending` canonical file this young is left alone even when no claim accounts for it: a worker may have claimed
+ * its blob version after the ledger was read (the ingest lease is as long).
+ */
+const PENDING_GRACE_MS = 10 * 60_000;
 
 /**
  * Keeps `staged/` to what is still needed: the files of every source's snapshot and of every unfinished request's
- * frozen plan. Superseded versions go (their originals stay in `archive/{source}/_received/`, and what each review
- * received stays in its archive folder), and so do pending files of validations that died.
+ * frozen plan, and the pending canonical file of every blob version still being ingested. Superseded versions go
+ * (their originals stay in `archive/{source}/_received/`, and what each review received stays in its archive folder),
+ * and so do pending files whose version has settled or whose worker died (a retry writes its own again).
  */
 async function tidyStaged(deps: SweepDeps): Promise<number> {
   const keep = new Set<string>();
   for await (const s of deps.ledger.list<Snapshot>(KIND_SNAPSHOT)) for (const f of s.value.files) keep.add(f.stagedName);
   for await (const r of deps.ledger.list<ReviewRequest>(KIND_REQUEST, { states: ['pending', 'uploading'] })) for (const f of r.value.plan ?? []) keep.add(f.stagedName);
-  let deleted = 0;
   const now = deps.clock.now();
+  for await (const b of deps.ledger.list<BlobVersion>(KIND_BLOB, { states: ['claimed'] })) {
+    if (b.value.source && b.value.lease && b.value.lease.until > now) keep.add(pendingName(b.value.source, b.key));
+  }
+  let deleted = 0;
   for await (const blob of deps.store.list(STAGED)) {
     if (keep.has(blob.name)) continue;
     const pending = blob.name.includes('/_pending/');
-    if (pending && now - blob.lastModified < PENDING_ORPHAN_MS) continue;
+    if (pending && now - blob.lastModified < PENDING_GRACE_MS) continue;
     // Only the version we looked at: a file staged a moment ago under the same name is not ours to delete.
     if (await deps.store.delete(blob.name, { ifMatch: blob.etag }).catch(() => false)) deleted++;
   }
