@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, test } from 'vitest';
 import { CanonicalChunker, formatTable, parseOptions, validateCsv, type ValidateOptions } from '../../src/core/csv';
+import { prng } from '../support/prng';
 import { chunks, G6 } from './helpers';
 
 const RUNS = 10_000;
@@ -93,18 +94,6 @@ describe('P3 the canonical form is a fixed point', () => {
     );
   });
 });
-
-/** A small deterministic generator (mulberry32), so that large inputs cost fast-check one integer. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CSV_BYTES = Buffer.from(',;\t"\r\n abcdef0123456789-', 'latin1');
 const ODD_BYTES = [0x00, 0x80, 0xbf, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xef, 0xbb, 0xbf, 0xff, 0xfe, 0xf0, 0x9f, 0x98, 0x80, 0xed, 0xa0];

@@ -45,6 +45,8 @@ export interface LogLine {
 }
 
 export interface SyncHarness {
+  /** The app settings the runtime was built from (a worker process started with them joins this harness). */
+  env: Record<string, string>;
   emulator: GraphEmulator;
   runtime: Runtime;
   clock: ManualClock;
@@ -80,7 +82,7 @@ export async function startSyncHarness(options: { shape?: GraphApiShape; extraRo
   const caFile = path.join(dir, 'ca.pem');
   writeFileSync(caFile, emulator.caCertificatePem);
   const suffix = randomUUID().replace(/-/g, '').slice(0, 12);
-  const config = loadConfig({
+  const env: Record<string, string> = {
     AzureWebJobsStorage: inject('azuriteConnectionString'),
     ACCESS_DATA_CONTAINER: `it-${suffix}`,
     LEDGER_TABLE: `it${suffix}`,
@@ -102,7 +104,8 @@ export async function startSyncHarness(options: { shape?: GraphApiShape; extraRo
       ...(options.extraRoutes ?? []),
     ]),
     ...options.env,
-  });
+  };
+  const config = loadConfig(env);
   // A manual clock: Graph retry waits and leases pass without sleeping; it starts at the real time so that the
   // emulator's instance start times and our deadlines agree.
   const clock = new ManualClock(Date.now());
@@ -112,6 +115,7 @@ export async function startSyncHarness(options: { shape?: GraphApiShape; extraRo
   const store = runtime.store;
 
   const harness: SyncHarness = {
+    env,
     emulator,
     runtime,
     clock,
