@@ -184,22 +184,24 @@ class AzureBlobStoreImpl implements AzureBlobStore {
       if (stageFailure !== undefined) throw new StageFailed(stageFailure);
     };
 
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
+    // Each block is filled in place (the body's chunks are copied in and can be freed at once) rather than collected
+    // and concatenated, which held every chunk and the joined copy at the same time.
+    let block = Buffer.allocUnsafeSlow(this.blockBytes);
+    let blockUsed = 0;
     try {
       for await (const raw of source as AsyncIterable<Buffer | string>) {
-        let rest = typeof raw === 'string' ? Buffer.from(raw) : raw;
-        md5.update(rest);
-        size += rest.length;
-        while (rest.length > 0) {
-          const take = Math.min(rest.length, this.blockBytes - pendingBytes);
-          pending.push(rest.subarray(0, take));
-          pendingBytes += take;
-          rest = rest.subarray(take);
-          if (pendingBytes === this.blockBytes) {
-            stage(Buffer.concat(pending, pendingBytes));
-            pending = [];
-            pendingBytes = 0;
+        const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
+        md5.update(chunk);
+        size += chunk.length;
+        let offset = 0;
+        while (offset < chunk.length) {
+          const copied = chunk.copy(block, blockUsed, offset, Math.min(chunk.length, offset + this.blockBytes - blockUsed));
+          blockUsed += copied;
+          offset += copied;
+          if (blockUsed === this.blockBytes) {
+            stage(block);
+            block = Buffer.allocUnsafeSlow(this.blockBytes);
+            blockUsed = 0;
             // Backpressure: stop pulling the body while the uploads are saturated.
             while (inFlight.size >= this.uploadConcurrency) await Promise.race(inFlight);
             checkStaging();
@@ -207,8 +209,7 @@ class AzureBlobStoreImpl implements AzureBlobStore {
         }
         if (signal?.aborted) throw new AbortedError('blob.write');
       }
-      if (pendingBytes > 0) stage(Buffer.concat(pending, pendingBytes));
-      pending = [];
+      if (blockUsed > 0) stage(block.subarray(0, blockUsed));
       await Promise.all(inFlight);
       checkStaging();
     } catch (error) {
