@@ -25,7 +25,7 @@ const HEADER =
  * quoted JSON with doubled quotes in CustomData, an escaped quote in every 7th description. 50,000 principals; every
  * row a distinct (principal, permission, scope), so the duplicate table holds one entry per row.
  */
-async function generate(file: string, bytes: number): Promise<{ bytes: number; rows: number }> {
+export async function generate(file: string, bytes: number): Promise<{ bytes: number; rows: number }> {
   const out = createWriteStream(file);
   out.write(HEADER);
   let written = HEADER.length;
