@@ -75,9 +75,21 @@ function context(functionName: string, logs: LogLine[], triggerMetadata: Record<
   });
 }
 
-export async function startSyncHarness(options: { shape?: GraphApiShape; extraRoutes?: object[]; env?: Record<string, string> } = {}): Promise<SyncHarness> {
+export interface SyncHarnessOptions {
+  shape?: GraphApiShape;
+  extraRoutes?: object[];
+  /** More sources, each a custom data provided resource seeded in the sample catalog, with a route like the sample's. */
+  extraSources?: string[];
+  env?: Record<string, string>;
+}
+
+export async function startSyncHarness(options: SyncHarnessOptions = {}): Promise<SyncHarness> {
   const emulator = await startGraphEmulator({ seedSample: true });
   const sample = emulator.sample!;
+  const extraSources = (options.extraSources ?? []).map((source) => ({ source, catalogId: sample.catalogId, resourceId: randomUUID() }));
+  if (extraSources.length > 0) {
+    emulator.admin.seed({ resources: extraSources.map((r) => ({ id: r.resourceId, catalogId: r.catalogId, displayName: r.source })) });
+  }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'arsync-it-'));
   const caFile = path.join(dir, 'ca.pem');
   writeFileSync(caFile, emulator.caCertificatePem);
@@ -101,6 +113,7 @@ export async function startSyncHarness(options: { shape?: GraphApiShape; extraRo
         // The schema is the shape's default (legacy-2025 for beta-2025), so the alias names that schema's column.
         headerAliases: { 'Employee Object ID': options.shape === 'beta-2025' ? 'PrincipalAADId' : 'principalId' },
       },
+      ...extraSources.map((r) => ({ ...r, headerAliases: { 'Employee Object ID': 'principalId' } })),
       ...(options.extraRoutes ?? []),
     ]),
     ...options.env,
