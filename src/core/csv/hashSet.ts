@@ -19,18 +19,37 @@ export const lastHash = { hi: 0, lo: 0 };
  * cross-mix (the cyrb53 construction, keeping all 64 bits). Not cryptographic; exports are not adversaries here.
  */
 export function hash64(s: string): void {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
+  begin();
+  feed(s);
+  finish();
+}
+
+/** The two lanes of the hash being computed (module state, like {@link lastHash}). */
+let lane1 = 0;
+let lane2 = 0;
+
+function begin(): void {
+  lane1 = 0xdeadbeef;
+  lane2 = 0x41c6ce57;
+}
+
+/** Mixes a string's code units into both lanes; hashing parts one after the other equals hashing them joined. */
+function feed(s: string): void {
+  let h1 = lane1;
+  let h2 = lane2;
   for (let i = 0; i < s.length; i++) {
     const ch = s.charCodeAt(i);
     h1 = Math.imul(h1 ^ ch, 2654435761);
     h2 = Math.imul(h2 ^ ch, 1597334677);
   }
-  finish(h1, h2);
+  lane1 = h1;
+  lane2 = h2;
 }
 
 /** The final cross-mix of both lanes into {@link lastHash}. */
-function finish(h1: number, h2: number): void {
+function finish(): void {
+  let h1 = lane1;
+  let h2 = lane2;
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
   h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
@@ -76,22 +95,12 @@ export class Hash64Set {
    * string) without building the string; true when it was not in the set yet.
    */
   addJoined(parts: readonly string[], indexes: readonly number[]): boolean {
-    let h1 = 0xdeadbeef;
-    let h2 = 0x41c6ce57;
+    begin();
     for (let k = 0; k < indexes.length; k++) {
-      if (k > 0) {
-        // The separator U+0000: h ^ 0 is h.
-        h1 = Math.imul(h1, 2654435761);
-        h2 = Math.imul(h2, 1597334677);
-      }
-      const s = parts[indexes[k]!]!;
-      for (let i = 0; i < s.length; i++) {
-        const ch = s.charCodeAt(i);
-        h1 = Math.imul(h1 ^ ch, 2654435761);
-        h2 = Math.imul(h2 ^ ch, 1597334677);
-      }
+      if (k > 0) feed('\u0000');
+      feed(parts[indexes[k]!]!);
     }
-    finish(h1, h2);
+    finish();
     return this.add(lastHash.hi, lastHash.lo);
   }
 
