@@ -21,17 +21,18 @@ export interface CrashPoint {
 
 const name = (args: readonly unknown[], i: number): string => String(args[i] ?? '');
 const state = (args: readonly unknown[]): string => String(args[1] ?? '');
+/** The record family: `create` takes it as its first argument, `update` in the record it is given. */
 const kind = (args: readonly unknown[]): string => String((args[0] as { kind?: string } | undefined)?.kind ?? args[0] ?? '');
 
 /** Every step boundary of ingest and fulfil, in the order a file meets them. */
 export const CRASH_POINTS: Record<string, CrashPoint> = {
-  'ingest:after-claim': { port: 'ledger', method: 'create', when: 'after', perFile: true, match: (a) => a[0] === 'blob' },
+  'ingest:after-claim': { port: 'ledger', method: 'create', when: 'after', perFile: true, match: (a) => kind(a) === 'blob' },
   'ingest:after-validate': { port: 'store', method: 'write', when: 'after', perFile: true, match: (a) => name(a, 0).includes('/_pending/') },
   'ingest:after-archive-original': { port: 'store', method: 'copy', when: 'after', perFile: true, match: (a) => name(a, 1).includes('/_received/') },
   'ingest:after-stage': { port: 'store', method: 'copy', when: 'after', perFile: true, match: (a) => name(a, 1).startsWith('staged/') },
   'ingest:after-settle': { port: 'ledger', method: 'update', when: 'after', perFile: true, match: (a) => kind(a) === 'blob' && state(a) === 'staged' },
   'ingest:before-inbox-delete': { port: 'store', method: 'delete', when: 'before', perFile: true, match: (a) => name(a, 0).startsWith('inbox/') },
-  'fulfil:after-request': { port: 'ledger', method: 'create', when: 'after', perFile: false, match: (a) => a[0] === 'request' },
+  'fulfil:after-request': { port: 'ledger', method: 'create', when: 'after', perFile: false, match: (a) => kind(a) === 'request' },
   'fulfil:after-lease': { port: 'ledger', method: 'update', when: 'after', perFile: false, match: (a) => kind(a) === 'request' && state(a) === 'uploading' },
   'fulfil:after-create': { port: 'graph', method: 'createUploadSession', when: 'after', perFile: false, match: () => true },
   'fulfil:mid-upload': { port: 'graph', method: 'uploadFile', when: 'mid', perFile: true, match: () => true },
