@@ -393,7 +393,10 @@ class ValidationRun {
     return undefined;
   }
 
-  /** csv-parse's `on_record`: the header on the first call, a data row after. Returns the canonical line or null. */
+  /**
+   * Each record, as {@link RecordParser} hands it over: the header on the first call, a data row after. Returns a full
+   * chunk of canonical output now and then, otherwise null.
+   */
   onRecord(fields: string[], info: Info): Buffer | null {
     // Physical lines: csv-parse counts a quoted CRLF as two lines, so the start line is derived from the previous
     // record's end, the blank lines skipped since, and the line breaks inside this record's fields.
